@@ -1,0 +1,24 @@
+// Path resolution confined to a root directory: a container's rootfs, a layer.
+// openat2(RESOLVE_IN_ROOT) where the kernel has it, so ".." and symlinks can
+// never leave `root`.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace berth::runtime {
+
+// Opens `path` (absolute or relative, interpreted inside `root`) with `flags`
+// (O_PATH, O_DIRECTORY...). Symlinks are followed but stay inside `root`.
+Result<UniqueFd> open_in_root(const UniqueFd& root, std::string_view path, int flags, mode_t mode = 0);
+// Creates every missing directory of `path` inside `root` and returns an O_PATH fd to it.
+Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode = 0755);
+// "/proc/self/fd/N" of an fd, to use as a mount target or source.
+std::string fd_path(const UniqueFd& fd);
+// Lexical cleaning: "a//b/../c" -> "a/c", keeps a leading "/".
+std::string clean_path(std::string_view path);
+
+}  // namespace berth::runtime

@@ -1,0 +1,35 @@
+// The container's filesystem view: runs in the container's new mount namespace,
+// between clone and exec (no exceptions; errors are values). Every mount target
+// is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), never through a
+// symlink that leaves it; /proc and /sys targets that are symlinks are refused.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "base/fd.h"
+#include "oci/spec.h"
+#include "runtime/cgroup.h"
+
+namespace berth::runtime {
+
+struct RootfsOptions {
+  std::string rootfs;       // absolute host path of spec.root.path (resolved against the bundle)
+  std::string bundle;       // bundle directory, for relative bind sources
+  bool no_pivot = false;    // --no-pivot: MS_MOVE + chroot instead of pivot_root
+  bool new_user_ns = false; // the container has its own user namespace (devices get bind-mounted)
+  bool new_cgroup_ns = false;
+  const cgroup::Layout* cgroup_layout = nullptr;  // for "cgroup" mounts
+};
+
+// Everything before pivot_root: rootfs propagation and bind, config mounts in
+// order, /dev (default devices, pts/ptmx, shm, fd symlinks, config devices).
+Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts);
+
+// pivot_root (or MS_MOVE+chroot with no_pivot) into opts.rootfs; cwd becomes "/".
+Result<> enter_rootfs(const RootfsOptions& opts);
+
+// After pivot: maskedPaths, readonlyPaths, sysctl, readonly root, final
+// rootfsPropagation, hostname/domainname.
+Result<> finalize_rootfs(const oci::Spec& spec);
+}  // namespace berth::runtime
