@@ -1,8 +1,19 @@
 // Terminals: a pty for process.terminal=true. The master goes to the caller
 // over --console-socket (SCM_RIGHTS, as runc does) ; the slave becomes the
 // container process's stdio and controlling terminal.
+//
+// Order in the container lifecycle (runc's, see docs/terminals.md):
+//   child, after its /dev/pts is mounted and the root entered:
+//     pty = open_pty(process.consoleSize)
+//     mount_console(pty.slave_path)        // /dev/console, per the runtime-spec
+//     send_fd(sync_socket, pty.master, pty.slave_path); pty.master.reset()
+//     become_console(pty.slave)            // setsid, TIOCSCTTY, dup2 onto 0,1,2
+//   parent:
+//     master = recv_fd(sync_socket)
+//     send_console(console_socket_path, master)   // then close master
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -19,15 +30,30 @@ struct Pty {
 
 // Opens a new pty from /dev/ptmx of the current mount namespace (inside the
 // container, after its /dev/pts is mounted and the root is entered), with
-// consoleSize applied when given.
+// consoleSize applied when given. Both fds are O_CLOEXEC and O_NOCTTY.
 Result<Pty> open_pty(const std::optional<oci::ConsoleSize>& size);
-// Makes `slave` the calling process's controlling terminal and its fds 0,1,2.
+// Applies a window size (TIOCSWINSZ) to a pty master or slave.
+Result<> resize_pty(const UniqueFd& pty, const oci::ConsoleSize& size);
+// Makes `slave` the calling process's controlling terminal and its fds 0,1,2:
+// starts a new session first unless the caller already leads one.
 Result<> become_console(const UniqueFd& slave);
-// Connects to the unix socket at `socket_path` and sends `master` with SCM_RIGHTS
-// (payload: the slave path, like runc).
+// Bind-mounts `slave_path` onto /dev/console (creating the file if missing),
+// as the runtime-spec asks when process.terminal is set. Needs the
+// container's mount namespace and root.
+Result<> mount_console(const std::string& slave_path);
+// Connects to the unix socket at `socket_path` (SOCK_STREAM, as conmon and
+// containerd's shim listen; paths longer than sun_path work too) and sends
+// `master` with SCM_RIGHTS; the payload is the pty's name "/dev/pts/N" found
+// with TIOCGPTN (runc sends a name too; receivers ignore it).
 Result<> send_console(const std::string& socket_path, const UniqueFd& master);
-// Sends `fd` over an already connected unix socket.
+// Sends `fd` over an already connected unix socket; `payload` must be
+// non-empty (a stream socket drops ancillary data sent without a data byte),
+// shorter than kMaxFdPayload.
 Result<> send_fd(const UniqueFd& sock, const UniqueFd& fd, const std::string& payload);
-Result<UniqueFd> recv_fd(const UniqueFd& sock);
+// Receives one fd (O_CLOEXEC) sent by send_fd/send_console, runc or crun.
+// When `payload` is given it gets the message sent along with the fd.
+Result<UniqueFd> recv_fd(const UniqueFd& sock, std::string* payload = nullptr);
+
+inline constexpr size_t kMaxFdPayload = 4096;  // runc's utils.MaxNameLen
 
 }  // namespace berth::runtime
