@@ -202,13 +202,11 @@ Result<UniqueFd> recv_fd(const UniqueFd& sock, std::string* payload) {
 }
 
 Result<> send_console(const std::string& socket_path, const UniqueFd& master) {
-  std::string name = "/dev/ptmx";
-  if (auto n = pty_number(master)) name = fmt::format("/dev/pts/{}", *n);
   auto sock = connect_unix(socket_path, SOCK_STREAM);
   // A listener of another type refuses a stream peer with EPROTOTYPE.
   if (!sock && sock.error().code() == EPROTOTYPE) sock = connect_unix(socket_path, SOCK_SEQPACKET);
   if (!sock) return std::unexpected(std::move(sock).error());
-  return with_context(send_fd(*sock, master, name), fmt::format("console socket \"{}\"", socket_path));
+  return with_context(send_fd(*sock, master, "/dev/ptmx"), fmt::format("console socket \"{}\"", socket_path));
 }
 
 }  // namespace berth::runtime

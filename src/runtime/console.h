@@ -43,8 +43,8 @@ Result<> become_console(const UniqueFd& slave);
 Result<> mount_console(const std::string& slave_path);
 // Connects to the unix socket at `socket_path` (SOCK_STREAM, as conmon and
 // containerd's shim listen; paths longer than sun_path work too) and sends
-// `master` with SCM_RIGHTS; the payload is the pty's name "/dev/pts/N" found
-// with TIOCGPTN (runc sends a name too; receivers ignore it).
+// `master` with SCM_RIGHTS. The payload is "/dev/ptmx", byte for byte what
+// runc sends (the master's file name; conmon and containerd ignore it).
 Result<> send_console(const std::string& socket_path, const UniqueFd& master);
 // Sends `fd` over an already connected unix socket; `payload` must be
 // non-empty (a stream socket drops ancillary data sent without a data byte),
