@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of Berth on a fresh Debian 12, with apt-get.
+# Idempotent and quiet: when every package is already installed it only checks (dpkg -s)
+# and returns at once.
+set -euo pipefail
+
+PKGS=(
+  # build
+  cmake ninja-build g++ gcc make pkg-config libc6-dev
+  nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev
+  # tests
+  libgtest-dev googletest python3 jq iproute2 util-linux procps time
+  busybox-static
+  # fuzzing
+  clang libclang-rt-14-dev
+  # peers, drop-in engines and image tools
+  runc crun podman containerd conmon catatonit uidmap umoci skopeo
+  # benchmarks
+  hyperfine
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -qq -o=Dpkg::Use-Pty=0 --no-install-recommends)
+if ! apt-get install "${apt_opts[@]}" "${missing[@]}" >/dev/null 2>/tmp/berth-apt.err; then
+  apt-get update -qq >/dev/null
+  apt-get install "${apt_opts[@]}" "${missing[@]}" >/dev/null
+fi
