@@ -15,7 +15,11 @@ namespace berth::runtime {
 // (O_PATH, O_DIRECTORY...). Symlinks are followed but stay inside `root`.
 Result<UniqueFd> open_in_root(const UniqueFd& root, std::string_view path, int flags, mode_t mode = 0);
 // Creates every missing directory of `path` inside `root` and returns an O_PATH fd to it.
+// A component that is a symlink is followed, confined to `root`; a dangling one is an error.
 Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode = 0755);
+// Returns an O_PATH fd to `path` inside `root`, creating its parents and an
+// empty regular file when it does not exist (the target of a file bind mount).
+Result<UniqueFd> create_file_in_root(const UniqueFd& root, std::string_view path, mode_t mode = 0644);
 // "/proc/self/fd/N" of an fd, to use as a mount target or source.
 std::string fd_path(const UniqueFd& fd);
 // Lexical cleaning: "a//b/../c" -> "a/c", keeps a leading "/".
