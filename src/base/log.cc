@@ -61,7 +61,7 @@ std::string json_escape(std::string_view s) {
 Result<Format> parse_format(std::string_view name) {
   if (name == "text") return Format::text;
   if (name == "json") return Format::json;
-  return error("invalid log format \"{}\": must be text or json", name);
+  return berth::error("invalid log format \"{}\": must be text or json", name);
 }
 
 Result<> configure(const std::string& path, Format format, bool debug) {

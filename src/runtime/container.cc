@@ -1,0 +1,175 @@
+#include "runtime/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "oci/config.h"
+#include "runtime/cgroup.h"
+#include "runtime/hooks.h"
+#include "runtime/launch.h"
+
+namespace berth::runtime {
+namespace {
+
+Result<UniqueFd> pidfd_of(const ContainerRecord& rec) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, rec.pid, 0));
+  if (fd < 0) return sys_error(errno, "pidfd_open {}", rec.pid);
+  UniqueFd pidfd(fd);
+  // The pid may have been reused between reading the state and opening it.
+  if (process_start_time(rec.pid) != rec.pid_start_time) return sys_error(ESRCH, "container \"{}\" is not running", rec.id);
+  return pidfd;
+}
+
+// Hooks saved with the container (only containers that have hooks keep their config).
+std::optional<oci::Hooks> saved_hooks(const StateStore& store, const std::string& id) {
+  if (access(store.config_path(id).c_str(), F_OK) != 0) return std::nullopt;
+  auto spec = oci::load_config(store.dir(id));
+  if (!spec) {
+    log::warn("container \"{}\": saved config: {}", id, spec.error().what());
+    return std::nullopt;
+  }
+  return spec->hooks;
+}
+
+// Waits until the process behind `pidfd` has exited (poll on a pidfd).
+Result<> wait_exit(const UniqueFd& pidfd, int timeout_ms) {
+  struct pollfd p = {pidfd.get(), POLLIN, 0};
+  for (;;) {
+    int n = poll(&p, 1, timeout_ms);
+    if (n > 0) return {};
+    if (n == 0) return sys_error(ETIMEDOUT, "wait for container process to exit");
+    if (errno != EINTR) return sys_error(errno, "poll pidfd");
+  }
+}
+
+}  // namespace
+
+Result<int> parse_signal(std::string_view s) {
+  if (s.empty()) return error("empty signal");
+  if (isdigit(static_cast<unsigned char>(s[0]))) {
+    int n = 0;
+    for (char c : s) {
+      if (!isdigit(static_cast<unsigned char>(c)) || n > 1000) return error("invalid signal \"{}\"", s);
+      n = n * 10 + (c - '0');
+    }
+    if (n <= 0 || n >= NSIG) return error("invalid signal number {}", n);
+    return n;
+  }
+  std::string name(s);
+  for (auto& c : name) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  if (name.starts_with("SIG")) name = name.substr(3);
+  if (name.starts_with("RTMIN") || name.starts_with("RTMAX")) {
+    bool min = name.starts_with("RTMIN");
+    int base = min ? SIGRTMIN : SIGRTMAX;
+    std::string rest = name.substr(5);
+    if (rest.empty()) return base;
+    int off = atoi(rest.c_str() + 1);
+    if ((rest[0] == '+' && min) || (rest[0] == '-' && !min)) return min ? base + off : base - off;
+    return error("invalid signal \"{}\"", s);
+  }
+  for (int sig = 1; sig < 32; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev && name == abbrev) return sig;
+  }
+  if (name == "IOT") return SIGABRT;
+  if (name == "CLD") return SIGCHLD;
+  if (name == "POLL") return SIGIO;
+  return error("unknown signal \"{}\"", s);
+}
+
+Result<ContainerInfo> Runtime::info(const std::string& id) const {
+  BERTH_TRY_ASSIGN(rec, store_.load(id));
+  ContainerInfo info{std::move(rec), oci::Status::stopped};
+  info.status = container_status(store_, info.record);
+  return info;
+}
+
+Result<std::vector<ContainerInfo>> Runtime::list() const {
+  BERTH_TRY_ASSIGN(ids, store_.list_ids());
+  std::vector<ContainerInfo> out;
+  for (const auto& id : ids) {
+    auto i = info(id);
+    if (i) out.push_back(std::move(*i));
+  }
+  return out;
+}
+
+Result<> Runtime::create(const CreateOptions& opts) {
+  BERTH_TRY(launch(store_, opts, false));
+  return {};
+}
+
+Result<> Runtime::start(const std::string& id) {
+  BERTH_TRY_ASSIGN(lock, store_.lock(id));
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (c.status != oci::Status::created)
+    return error("cannot start container \"{}\": it is {}, not created", id, oci::status_name(c.status));
+  BERTH_TRY_ASSIGN(pidfd, pidfd_of(c.record));
+  std::string fifo_path = store_.fifo_path(id);
+  // Non-blocking open of the read end: the init blocked in its open for
+  // writing wakes up, writes one byte and goes on to exec.
+  BERTH_TRY_ASSIGN(fifo, open_file(fifo_path, O_RDONLY | O_NONBLOCK));
+  struct pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+  for (;;) {
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error(errno, "poll exec fifo");
+    char b;
+    if (p[0].revents & POLLIN) {
+      if (read(fifo.get(), &b, 1) == 1) break;
+    }
+    if (p[1].revents & POLLIN) return error("cannot start container \"{}\": its init exited", id);
+  }
+  unlink(fifo_path.c_str());
+  if (auto hooks = saved_hooks(store_, id); hooks && !hooks->poststart.empty()) {
+    std::string st = state_json(c.record, oci::Status::running, false);
+    if (auto r = run_hooks(hooks->poststart, st, "poststart"); !r) log::warn("{}", r.error().what());
+  }
+  return {};
+}
+
+Result<> Runtime::kill(const std::string& id, int signal, bool all) {
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (all) {
+    BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
+    return cgroups->signal_all(signal);
+  }
+  if (c.status == oci::Status::stopped) return error("container \"{}\" is not running", id);
+  BERTH_TRY_ASSIGN(pidfd, pidfd_of(c.record));
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) < 0)
+    return sys_error(errno, "send signal {} to container \"{}\"", signal, id);
+  return {};
+}
+
+Result<> Runtime::remove(const std::string& id, bool force) {
+  BERTH_TRY_ASSIGN(lock, store_.lock(id));
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (c.status == oci::Status::running || c.status == oci::Status::paused) {
+    if (!force)
+      return error("cannot delete container \"{}\": it is {} (use --force)", id, oci::status_name(c.status));
+  }
+  if (c.status != oci::Status::stopped) {
+    auto pidfd = pidfd_of(c.record);
+    if (pidfd) {
+      syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+      BERTH_TRY(wait_exit(*pidfd, 10000));
+    }
+  }
+  auto hooks = saved_hooks(store_, id);
+  BERTH_TRY(destroy_container(store_, c.record));
+  if (hooks && !hooks->poststop.empty()) {
+    std::string st = state_json(c.record, oci::Status::stopped, false);
+    if (auto r = run_hooks(hooks->poststop, st, "poststop"); !r) log::warn("{}", r.error().what());
+  }
+  return {};
+}
+
+}  // namespace berth::runtime

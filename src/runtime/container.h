@@ -1,0 +1,59 @@
+// The container lifecycle of an OCI runtime, as runc's verbs expose it:
+// create -> start -> (running) -> kill -> delete, plus run, state and list.
+// One Runtime per state root (--root).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "runtime/state_store.h"
+
+namespace berth::runtime {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string console_socket;  // --console-socket: where the pty master goes
+  std::string pid_file;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+struct ContainerInfo {
+  ContainerRecord record;
+  oci::Status status = oci::Status::stopped;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(std::string root) : store_(std::move(root)) {}
+
+  // Sets up the container and leaves its init blocked until start().
+  Result<> create(const CreateOptions& opts);
+  // Lets the created container exec its process; runs poststart hooks.
+  Result<> start(const std::string& id);
+  // create + start; without `detach`, waits for the process, forwarding
+  // signals, deletes the container and returns its exit status (128+signal
+  // for a signal).
+  Result<int> run(const CreateOptions& opts, bool detach);
+  Result<> kill(const std::string& id, int signal, bool all);
+  // Removes a stopped (or created) container; `force` kills a running one.
+  Result<> remove(const std::string& id, bool force);
+  Result<ContainerInfo> info(const std::string& id) const;
+  Result<std::vector<ContainerInfo>> list() const;
+
+  const StateStore& store() const { return store_; }
+
+ private:
+  StateStore store_;
+};
+
+// Signal by name (KILL, SIGKILL) or number, as runc's kill takes it.
+Result<int> parse_signal(std::string_view s);
+
+}  // namespace berth::runtime

@@ -1,0 +1,205 @@
+#include "runtime/init.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/process_attrs.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace berth::runtime {
+namespace {
+
+constexpr long kKeyctlJoinSessionKeyring = 1;
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+Result<> reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) return sys_error(errno, "reset signal mask");
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  return {};
+}
+
+Result<> become_root_in_userns() {
+  // Creating files needs a mapped fsuid; 0 is mapped in nearly every config.
+  // When it is not, keep the overflow ids: capabilities still apply.
+  if (setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresgid(0) in user namespace");
+  if (setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresuid(0) in user namespace");
+  return {};
+}
+
+Result<> join_session_keyring(const std::string& id) {
+  std::string name = "_ses." + id;
+  if (syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS)
+    return sys_error(errno, "join session keyring \"{}\"", name);
+  return {};
+}
+
+Result<> setup_terminal(const InitContext& ctx) {
+  const auto& proc = *ctx.spec->process;
+  BERTH_TRY_ASSIGN(pty, open_pty(proc.console_size));
+  BERTH_TRY(ctx.channel->send(kSyncPty));
+  BERTH_TRY(send_fd(ctx.channel->socket(), pty.master, pty.slave_path));
+  pty.master.reset();
+  return become_console(pty.slave);
+}
+
+// Process attributes that need privileges come before the identity change.
+Result<> apply_process(const InitContext& ctx) {
+  const auto& proc = *ctx.spec->process;
+  const auto& linux = ctx.spec->linux;
+  if (linux && linux->personality) BERTH_TRY(apply_personality(*linux->personality));
+  BERTH_TRY(apply_rlimits(proc.rlimits));
+  if (proc.oom_score_adj) BERTH_TRY(apply_oom_score_adj(*proc.oom_score_adj));
+  if (proc.scheduler) BERTH_TRY(apply_scheduler(*proc.scheduler));
+  if (proc.io_priority) BERTH_TRY(apply_io_priority(*proc.io_priority));
+  if (proc.exec_cpu_affinity) {
+    const auto& a = *proc.exec_cpu_affinity;
+    const std::string& cpus = a.final_.empty() ? a.initial : a.final_;
+    if (!cpus.empty()) BERTH_TRY(apply_cpu_affinity(cpus));
+  }
+  BERTH_TRY(set_identity(proc.user));
+  if (proc.capabilities) BERTH_TRY(apply_capabilities(*proc.capabilities));
+  if (!proc.cwd.empty() && chdir(proc.cwd.c_str()) < 0)
+    return sys_error(errno, "chdir to process.cwd \"{}\"", proc.cwd);
+  if (proc.no_new_privileges) BERTH_TRY(set_no_new_privileges());
+  return {};
+}
+
+struct Prepared {
+  std::string executable;
+  std::string state;  // the state JSON the runtime sent, for hooks
+};
+
+// Everything up to "created": namespaces, rootfs, hooks, process attributes.
+Result<Prepared> prepare(const InitContext& ctx) {
+  const auto& spec = *ctx.spec;
+  const auto& plan = *ctx.plan;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return sys_error(errno, "set parent-death signal");
+  BERTH_TRY(reset_signals());
+
+  BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
+  std::string state = std::move(go.text);
+
+  if (plan.new_user) BERTH_TRY(become_root_in_userns());
+  if (plan.new_cgroup && unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
+  if (!ctx.no_new_keyring) BERTH_TRY(join_session_keyring(ctx.id));
+
+  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
+  if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
+    BERTH_TRY(ctx.channel->send(kSyncRuntimeHooks));
+    BERTH_TRY(ctx.channel->expect(kSyncHooksDone, "hooks done"));
+  }
+  if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
+  if (!plan.joins_mount) {
+    BERTH_TRY(enter_rootfs(ctx.rootfs));
+    BERTH_TRY(finalize_rootfs(spec));
+  }
+
+  const auto& proc = *spec.process;
+  if (proc.terminal) BERTH_TRY(setup_terminal(ctx));
+  BERTH_TRY_ASSIGN(path, find_executable(proc.args[0], proc.env));
+  BERTH_TRY(apply_process(ctx));
+  return Prepared{std::move(path), std::move(state)};
+}
+
+[[noreturn]] void fail(const InitContext& ctx, const Error& err) {
+  ctx.channel->send_error(err);
+  _exit(1);
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
+  auto executable = [](const std::string& p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (executable(name)) return name;
+    return sys_error(ENOENT, "exec: \"{}\"", name);
+  }
+  std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) path_var = e.substr(5);
+  size_t start = 0;
+  while (start <= path_var.size()) {
+    size_t end = path_var.find(':', start);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return error("exec: \"{}\": executable file not found in $PATH", name);
+}
+
+void container_init(const InitContext& ctx) {
+  auto prepared = prepare(ctx);
+  if (!prepared) fail(ctx, prepared.error());
+
+  // The exec fifo is reopened through /proc: the state dir is not visible
+  // after pivot_root, and the open blocks until `start` opens the other end.
+  std::string fifo = "/proc/self/fd/" + std::to_string(ctx.fifo->get());
+  if (access(fifo.c_str(), F_OK) < 0)
+    fail(ctx, Error(errno, "exec fifo \"" + fifo + "\": is /proc mounted in the container?"));
+
+  // Every fd not passed on closes at exec (the preserved ones are 3..3+N-1).
+  if (syscall(SYS_close_range, 3 + ctx.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    fail(ctx, Error(errno, "close_range"));
+  for (int fd = 3; fd < 3 + ctx.preserve_fds; ++fd) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+
+  if (prctl(PR_SET_PDEATHSIG, 0) < 0) fail(ctx, Error(errno, "clear parent-death signal"));
+  if (auto r = ctx.channel->send(kSyncCreated); !r) _exit(1);
+
+  int wfd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  if (wfd < 0 || write(wfd, "0", 1) != 1) {
+    log::error("open exec fifo: {}", strerror(errno));
+    _exit(1);
+  }
+  close(wfd);
+
+  const auto& spec = *ctx.spec;
+  if (spec.hooks && !spec.hooks->start_container.empty()) {
+    // The state is that of `start`; the runtime no longer listens, so a
+    // failure is reported on the container's stderr.
+    if (auto r = run_hooks(spec.hooks->start_container, prepared->state, "startContainer"); !r) {
+      log::error("{}", r.error().what());
+      _exit(1);
+    }
+  }
+  auto argv = c_strings(spec.process->args);
+  auto envp = c_strings(spec.process->env);
+  execve(prepared->executable.c_str(), argv.data(), envp.data());
+  log::error("exec \"{}\": {}", prepared->executable, strerror(errno));
+  _exit(127);
+}
+
+}  // namespace berth::runtime

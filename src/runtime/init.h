@@ -1,0 +1,44 @@
+// The container's init: the child side of container creation, from clone to
+// exec. It runs in the new namespaces, talks to the runtime over the sync
+// channel and never returns. No exceptions here: every step returns a Result
+// and the first error travels back over the channel.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/channel.h"
+#include "base/fd.h"
+#include "oci/spec.h"
+#include "runtime/namespaces.h"
+#include "runtime/rootfs.h"
+
+namespace berth::runtime {
+
+// Sync channel messages.
+enum SyncMessage : uint32_t {
+  kSyncGo = 1,          // runtime -> init: mappings and cgroup done; text: state JSON
+  kSyncRuntimeHooks,    // init -> runtime: rootfs mounted, run prestart/createRuntime hooks
+  kSyncHooksDone,       // runtime -> init
+  kSyncPty,             // init -> runtime: the pty master follows as an SCM_RIGHTS record
+  kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo
+  kSyncChildPid,        // intermediate -> runtime: value = the init's pid
+};
+
+struct InitContext {
+  const oci::Spec* spec = nullptr;
+  const NamespacePlan* plan = nullptr;
+  RootfsOptions rootfs;
+  const Channel* channel = nullptr;
+  const UniqueFd* fifo = nullptr;  // O_PATH to exec.fifo
+  std::string id;
+  int preserve_fds = 0;
+  bool no_new_keyring = false;
+};
+
+[[noreturn]] void container_init(const InitContext& ctx);
+
+// $PATH lookup as execvp does it, with the container's env; errors name args[0].
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+}  // namespace berth::runtime

@@ -1,0 +1,187 @@
+#include "runtime/launch.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+#include "base/channel.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "oci/config.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/namespaces.h"
+#include "runtime/spawn.h"
+
+namespace berth::runtime {
+namespace {
+
+Result<std::string> absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) return sys_error(errno, "resolve \"{}\"", path);
+  return std::string(buf);
+}
+
+// Undoes a half-made container unless commit() was called.
+class Rollback {
+ public:
+  Rollback(const StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
+  ~Rollback() {
+    if (committed_) return;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (cgroup_) (void)cgroup_->destroy();
+    (void)store_.remove(id_);
+  }
+  void set_pid(pid_t pid) { pid_ = pid; }
+  void set_cgroup(cgroup::Manager* m) { cgroup_ = m; }
+  void commit() { committed_ = true; }
+
+ private:
+  const StateStore& store_;
+  std::string id_;
+  pid_t pid_ = 0;
+  cgroup::Manager* cgroup_ = nullptr;
+  bool committed_ = false;
+};
+
+Result<UniqueFd> make_exec_fifo(const std::string& path) {
+  if (mkfifo(path.c_str(), 0622) < 0) return sys_error(errno, "mkfifo \"{}\"", path);
+  // 0622 regardless of umask: a non-root container user opens it for writing.
+  if (chmod(path.c_str(), 0622) < 0) return sys_error(errno, "chmod \"{}\"", path);
+  return open_file(path, O_PATH);
+}
+
+bool has_hooks(const oci::Spec& spec) {
+  if (!spec.hooks) return false;
+  const auto& h = *spec.hooks;
+  return !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+         !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty();
+}
+
+}  // namespace
+
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal) {
+  BERTH_TRY(validate_id(opts.id));
+  BERTH_TRY_ASSIGN(bundle, absolute(opts.bundle));
+  std::string config_text;
+  {
+    auto text = read_file(bundle + "/config.json");
+    if (!text) return std::unexpected(std::move(text).error());
+    config_text = std::move(*text);
+  }
+  BERTH_TRY_ASSIGN(spec, with_context(oci::parse_config(config_text), "config \"" + bundle + "/config.json\""));
+  if (!spec.process) return error("config \"{}/config.json\": process: required to create a container", bundle);
+  if (!spec.linux) spec.linux.emplace();
+  const std::string& root_path = spec.root->path;
+  BERTH_TRY_ASSIGN(rootfs, absolute(root_path.starts_with("/") ? root_path : bundle + "/" + root_path));
+  if (spec.process->terminal && opts.console_socket.empty() && !own_terminal)
+    return error("process.terminal is true: --console-socket is required when the runtime detaches");
+
+  BERTH_TRY_ASSIGN(plan, plan_namespaces(*spec.linux));
+  if (!plan.new_mount && !plan.joins_mount)
+    return error("linux.namespaces: a mount namespace is required");
+  if (spec.linux->seccomp) log::warn("linux.seccomp is not applied by this version of berth-runtime");
+
+  BERTH_TRY(store.create_dir(opts.id));
+  Rollback rollback(store, opts.id);
+  if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600));
+  BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
+
+  BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
+  BERTH_TRY_ASSIGN(cgroups, cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id));
+  BERTH_TRY(cgroups->create());
+  rollback.set_cgroup(cgroups.get());
+
+  BERTH_TRY_ASSIGN(channels, Channel::make_pair());
+  auto& [parent_end, child_end] = channels;
+
+  InitContext ctx;
+  ctx.spec = &spec;
+  ctx.plan = &plan;
+  ctx.rootfs.rootfs = rootfs;
+  ctx.rootfs.bundle = bundle;
+  ctx.rootfs.no_pivot = opts.no_pivot;
+  ctx.rootfs.new_user_ns = plan.new_user;
+  ctx.rootfs.new_cgroup_ns = plan.new_cgroup;
+  ctx.rootfs.cgroup_layout = &layout;
+  ctx.channel = &child_end;
+  ctx.fifo = &fifo;
+  ctx.id = opts.id;
+  ctx.preserve_fds = opts.preserve_fds;
+  ctx.no_new_keyring = opts.no_new_keyring;
+
+  BERTH_TRY_ASSIGN(pid, spawn_init(ctx, parent_end));
+  rollback.set_pid(pid);
+  child_end.close();
+
+  ContainerRecord rec;
+  rec.id = opts.id;
+  rec.pid = pid;
+  rec.bundle = bundle;
+  rec.rootfs = rootfs;
+  rec.created = rfc3339_now();
+  rec.owner = getuid();
+  rec.annotations = spec.annotations;
+  rec.cgroup_paths = cgroups->paths();
+
+  if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
+  BERTH_TRY(cgroups->add_process(pid));
+  std::string creating = state_json(rec, oci::Status::creating, false);
+  BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
+
+  Launched out;
+  for (;;) {
+    BERTH_TRY_ASSIGN(msg, parent_end.recv());
+    if (msg.type == kSyncCreated) break;
+    switch (msg.type) {
+      case kSyncRuntimeHooks:
+        BERTH_TRY(run_hooks(spec.hooks->prestart, creating, "prestart"));
+        BERTH_TRY(run_hooks(spec.hooks->create_runtime, creating, "createRuntime"));
+        BERTH_TRY(parent_end.send(kSyncHooksDone));
+        break;
+      case kSyncPty: {
+        BERTH_TRY_ASSIGN(master, recv_fd(parent_end.socket()));
+        if (!opts.console_socket.empty())
+          BERTH_TRY(with_context(send_console(opts.console_socket, master), "--console-socket"));
+        else
+          out.pty_master = std::move(master);
+        break;
+      }
+      default:
+        return error("sync channel: unexpected message type {}", msg.type);
+    }
+  }
+
+  rec.pid_start_time = process_start_time(pid);
+  BERTH_TRY(store.save(rec));
+  if (!opts.pid_file.empty()) {
+    BERTH_TRY(write_file_atomic(opts.pid_file, std::to_string(pid), 0644));
+  }
+  rollback.commit();
+  out.record = std::move(rec);
+  out.spec = std::move(spec);
+  return out;
+}
+
+Result<> destroy_container(const StateStore& store, const ContainerRecord& rec) {
+  if (!rec.cgroup_paths.empty()) {
+    BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(rec.cgroup_paths));
+    (void)cgroups->signal_all(SIGKILL);
+    BERTH_TRY(cgroups->destroy());
+  }
+  return store.remove(rec.id);
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,31 @@
+// A container on its way to "created": everything create() builds, rolled
+// back as a whole (init killed, cgroup and state dir removed) unless committed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+
+#include "base/error.h"
+#include "base/fd.h"
+#include "oci/spec.h"
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+
+namespace berth::runtime {
+
+struct Launched {
+  ContainerRecord record;
+  oci::Spec spec;
+  UniqueFd pty_master;  // when the runtime itself must serve the terminal (run, no socket)
+};
+
+// Creates the container up to "created". With `own_terminal`, a terminal
+// without --console-socket is allowed and its master is kept in the result.
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal);
+
+// The cleanup shared by delete and a failed create: kill what is left in the
+// cgroup, remove it, remove the state dir.
+Result<> destroy_container(const StateStore& store, const ContainerRecord& rec);
+
+}  // namespace berth::runtime

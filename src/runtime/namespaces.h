@@ -1,0 +1,60 @@
+// Namespaces of a container: which to create, which to join by path, and the
+// mappings and offsets that must be written before the container may proceed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fd.h"
+#include "oci/spec.h"
+
+namespace berth::runtime {
+
+struct NamespaceJoin {
+  int type = 0;  // CLONE_NEW*
+  std::string path;
+  UniqueFd fd;
+};
+
+struct NamespacePlan {
+  // Created by clone(): all new namespaces but cgroup and time, which must be
+  // unshared later (cgroup after the child moved into its cgroup, so that the
+  // namespace's root is the container's cgroup; time before the child exists).
+  int clone_flags = 0;
+  bool new_user = false;
+  bool new_mount = false;
+  bool new_pid = false;
+  bool new_cgroup = false;
+  bool new_time = false;
+  bool joins_mount = false;
+  // Ordered: user first (it decides the owner of what is created after), mount last.
+  std::vector<NamespaceJoin> joins;
+
+  // Joining, or a new time namespace, needs an intermediate process: setns()
+  // and unshare(CLONE_NEWTIME) only affect the caller's future children.
+  bool needs_intermediate() const { return !joins.empty() || new_time; }
+};
+
+// CLONE_NEW* for a spec name ("network" -> CLONE_NEWNET), or an error naming it.
+Result<int> namespace_flag(std::string_view type);
+// /proc/self/ns file name of a CLONE_NEW* flag ("net").
+const char* namespace_proc_name(int flag);
+
+// Opens the namespace files to join. Errors name the path.
+Result<NamespacePlan> plan_namespaces(const oci::Linux& linux);
+
+// In the intermediate process: setns() into every joined namespace.
+Result<> join_namespaces(const std::vector<NamespaceJoin>& joins);
+
+// Writes uid_map and gid_map of `pid` (the parent runs as root here).
+Result<> write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uids,
+                           const std::vector<oci::IdMapping>& gids);
+
+// After unshare(CLONE_NEWTIME): /proc/self/timens_offsets, before any child.
+Result<> write_time_offsets(const std::map<std::string, oci::TimeOffset>& offsets);
+
+}  // namespace berth::runtime

@@ -1,0 +1,180 @@
+#include "runtime/state_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+
+namespace berth::runtime {
+
+using nlohmann::json;
+
+Result<> validate_id(const std::string& id) {
+  if (id.empty()) return error("container id must not be empty");
+  if (id == "." || id == "..") return error("invalid container id \"{}\"", id);
+  if (id.size() > 1024) return error("container id is longer than 1024 characters");
+  for (char c : id) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' || c == '.'))
+      return error("invalid container id \"{}\": only letters, digits, '_', '+', '-' and '.' are allowed", id);
+  }
+  return {};
+}
+
+Result<> StateStore::create_dir(const std::string& id) const {
+  if (::mkdir(root_.c_str(), 0700) < 0 && errno != EEXIST) {
+    BERTH_TRY(mkdir_p(root_, 0700));
+  }
+  std::string d = dir(id);
+  if (::mkdir(d.c_str(), 0700) < 0) {
+    if (errno == EEXIST) return sys_error(EEXIST, "container \"{}\"", id);
+    return sys_error(errno, "mkdir \"{}\"", d);
+  }
+  return {};
+}
+
+Result<> StateStore::save(const ContainerRecord& r) const {
+  json j = {{"version", kStateVersion},
+            {"id", r.id},
+            {"pid", r.pid},
+            {"pid_start_time", r.pid_start_time},
+            {"bundle", r.bundle},
+            {"rootfs", r.rootfs},
+            {"created", r.created},
+            {"owner", r.owner},
+            {"annotations", r.annotations},
+            {"cgroup_paths", r.cgroup_paths},
+            {"paused", r.paused}};
+  return write_file_atomic(dir(r.id) + "/state.json", j.dump(), 0600);
+}
+
+Result<ContainerRecord> StateStore::load(const std::string& id) const {
+  BERTH_TRY(validate_id(id));
+  std::string path = dir(id) + "/state.json";
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().code() == ENOENT) return sys_error(ENOENT, "container \"{}\" does not exist", id);
+    return std::unexpected(text.error());
+  }
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error("parse \"{}\": invalid JSON", path);
+  if (j.value("version", 0) != kStateVersion)
+    return error("\"{}\": unsupported state version {}", path, j.value("version", 0));
+  ContainerRecord r;
+  try {
+    r.id = j.at("id").get<std::string>();
+    r.pid = j.at("pid").get<pid_t>();
+    r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
+    r.bundle = j.at("bundle").get<std::string>();
+    r.rootfs = j.at("rootfs").get<std::string>();
+    r.created = j.at("created").get<std::string>();
+    r.owner = j.at("owner").get<uid_t>();
+    r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    r.cgroup_paths = j.at("cgroup_paths").get<std::map<std::string, std::string>>();
+    r.paused = j.value("paused", false);
+  } catch (const json::exception& e) {
+    return error("parse \"{}\": {}", path, e.what());
+  }
+  return r;
+}
+
+Result<std::vector<std::string>> StateStore::list_ids() const {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir(root_.c_str());
+  if (!d) {
+    if (errno == ENOENT) return ids;
+    return sys_error(errno, "open \"{}\"", root_);
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string state = root_ + "/" + e->d_name + "/state.json";
+    if (::access(state.c_str(), F_OK) == 0) ids.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<> StateStore::remove(const std::string& id) const {
+  std::string d = dir(id);
+  for (const char* f : {"state.json", "config.json", "exec.fifo", "lock", "state.json.tmp"})
+    ::unlink((d + "/" + f).c_str());
+  if (::rmdir(d.c_str()) < 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", d);
+  return {};
+}
+
+Result<UniqueFd> StateStore::lock(const std::string& id) const {
+  BERTH_TRY_ASSIGN(fd, open_file(dir(id) + "/lock", O_RDWR | O_CREAT, 0600));
+  while (::flock(fd.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) return sys_error(errno, "lock container \"{}\"", id);
+  }
+  return std::move(fd);
+}
+
+uint64_t process_start_time(pid_t pid) {
+  if (pid <= 0) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // comm may contain spaces and parentheses: fields start after the last ')'.
+  char* p = strrchr(buf, ')');
+  if (!p) return 0;
+  char state = 0;
+  unsigned long long start = 0;
+  // state is field 3, starttime field 22.
+  if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+             &state, &start) != 2)
+    return 0;
+  if (state == 'Z' || state == 'X') return 0;
+  return start;
+}
+
+oci::Status container_status(const StateStore& store, const ContainerRecord& rec) {
+  if (rec.pid <= 0 || process_start_time(rec.pid) != rec.pid_start_time) return oci::Status::stopped;
+  if (::access(store.fifo_path(rec.id).c_str(), F_OK) == 0) return oci::Status::created;
+  if (rec.paused) return oci::Status::paused;
+  return oci::Status::running;
+}
+
+std::string state_json(const ContainerRecord& rec, oci::Status status, bool pretty) {
+  json j = {{"ociVersion", "1.2.0"},
+            {"id", rec.id},
+            {"pid", status == oci::Status::stopped ? 0 : rec.pid},
+            {"status", oci::status_name(status)},
+            {"bundle", rec.bundle},
+            {"rootfs", rec.rootfs},
+            {"created", rec.created},
+            {"owner", ""}};
+  if (!rec.annotations.empty()) j["annotations"] = rec.annotations;
+  return pretty ? j.dump(2) : j.dump();
+}
+
+std::string rfc3339_now() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  snprintf(out, sizeof out, "%s.%09ldZ", buf, ts.tv_nsec);
+  return out;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,44 @@
+// berth-runtime: one file per verb; each parses its flags and calls one
+// function of the runtime library.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/error.h"
+#include "runtime/container.h"
+
+namespace berth::tool {
+
+struct Globals {
+  std::string root = "/run/berth-runtime";
+  std::string log_path;
+  std::string log_format = "text";
+  bool debug = false;
+  bool systemd_cgroup = false;
+  int argc = 0;
+  char** argv = nullptr;
+  int exit_code = 0;  // set by verbs that return the container's status
+};
+
+// Prints the error (log and stderr) and returns runc's failure status.
+int report(const Error& err);
+
+// The verbs; each adds a subcommand whose callback does the work.
+void add_create(CLI::App& app, Globals& g);
+void add_start(CLI::App& app, Globals& g);
+void add_run(CLI::App& app, Globals& g);
+void add_state(CLI::App& app, Globals& g);
+void add_kill(CLI::App& app, Globals& g);
+void add_delete(CLI::App& app, Globals& g);
+void add_list(CLI::App& app, Globals& g);
+void add_spec(CLI::App& app, Globals& g);
+
+// Options shared by create and run.
+void add_create_options(CLI::App& cmd, runtime::CreateOptions& opts);
+
+// Turns a Result into the process exit status.
+int check(const Result<>& r);
+
+}  // namespace berth::tool
