@@ -4,6 +4,7 @@
 // symlink that leaves it; /proc and /sys targets that are symlinks are refused.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "base/error.h"
@@ -20,6 +21,11 @@ struct RootfsOptions {
   bool new_user_ns = false; // the container has its own user namespace (devices get bind-mounted)
   bool new_cgroup_ns = false;
   const cgroup::Layout* cgroup_layout = nullptr;  // for "cgroup" mounts
+  // Hierarchy mount point -> host directory of the container's cgroup
+  // (cgroup::Manager::paths()): what a "cgroup" mount binds when the container
+  // has no cgroup namespace. Empty: read from /proc/self/cgroup (the child
+  // must already be in its cgroup).
+  std::map<std::string, std::string> cgroup_paths;
 };
 
 // Everything before pivot_root: rootfs propagation and bind, config mounts in
@@ -29,7 +35,12 @@ Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts);
 // pivot_root (or MS_MOVE+chroot with no_pivot) into opts.rootfs; cwd becomes "/".
 Result<> enter_rootfs(const RootfsOptions& opts);
 
-// After pivot: maskedPaths, readonlyPaths, sysctl, readonly root, final
-// rootfsPropagation, hostname/domainname.
+// After pivot: hostname/domainname, sysctl, readonlyPaths, maskedPaths,
+// readonly root, final rootfsPropagation (in that order: /proc/sys is written
+// before it becomes read-only).
 Result<> finalize_rootfs(const oci::Spec& spec);
+
+// sethostname/setdomainname when the config sets them (finalize_rootfs calls
+// it; exposed for a container that has a UTS namespace but no mount work).
+Result<> apply_hostname(const oci::Spec& spec);
 }  // namespace berth::runtime
