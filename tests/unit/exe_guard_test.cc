@@ -49,20 +49,24 @@ std::string try_to_overwrite(const char* path) {
 
 [[noreturn]] void helper(int argc, char** argv, const std::string& mode, int sock_fd) {
   std::ostringstream report;
-  if (mode == "guard") {
-    auto r = ensure_protected_exe(argc, argv);  // re-executes: we only come back when protected
+  if (mode != "noguard") {
+    // Re-executes: we only come back when protected.
+    auto r = mode == "memfd"     ? ensure_protected_exe(argc, argv, ExeSeal::memfd)
+             : mode == "overlay" ? ensure_protected_exe(argc, argv, ExeSeal::overlay)
+                                 : ensure_protected_exe(argc, argv);
     if (!r) report << "error=" << r.error().what() << "\n";
   }
   char exe[PATH_MAX] = {};
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   report << "exe=" << (n > 0 ? exe : "?") << "\n";
   report << "sealed=" << exe_is_sealed() << "\n";
+  report << "overlay=" << exe_is_on_readonly_overlay() << "\n";
   report << "marker=" << (getenv(kBerthClonedEnv) ? getenv(kBerthClonedEnv) : "absent") << "\n";
   report << "keep=" << (getenv("BERTH_TEST_KEEP") ? getenv("BERTH_TEST_KEEP") : "absent") << "\n";
   report << "argv=";
   for (int i = 0; i < argc; ++i) report << argv[i] << "|";
   report << "\n";
-  report << "overwrite=" << (mode == "guard" ? try_to_overwrite("/proc/self/exe") : "skipped") << "\n";
+  report << "overwrite=" << (mode != "noguard" ? try_to_overwrite("/proc/self/exe") : "skipped") << "\n";
   UniqueFd sock(sock_fd);
   UniqueFd self(open("/proc/self/exe", O_PATH | O_CLOEXEC));
   auto sent = send_fd(sock, self, report.str());
@@ -119,7 +123,7 @@ HelperResult run_helper(const std::string& mode, const std::vector<std::string>&
 }
 
 TEST(ExeGuard, ReexecutesFromASealedMemfd) {
-  auto r = run_helper("guard");
+  auto r = run_helper("memfd");
   ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.status;
   EXPECT_EQ(r.report["error"], "");
   EXPECT_EQ(r.report["exe"].rfind("/memfd:berth-runtime", 0), 0u) << r.report["exe"];
@@ -134,10 +138,10 @@ TEST(ExeGuard, ReexecutesFromASealedMemfd) {
   EXPECT_TRUE(over == "open:ETXTBSY" || over == "write:EPERM" || over == "open:EACCES") << over;
 }
 
-TEST(ExeGuard, ProcExeCannotBeOverwrittenAfterExit) {
+TEST(ExeGuard, MemfdProcExeCannotBeOverwrittenAfterExit) {
   // CVE-2019-5736: keep an O_PATH handle on the runtime's /proc/<pid>/exe and
   // open it for writing once the runtime has exited and released the binary.
-  auto r = run_helper("guard");
+  auto r = run_helper("memfd");
   ASSERT_TRUE(r.exe);
   // The handle never points at the host binary (checked first: a broken guard
   // must not let this test write into its own executable).
@@ -158,6 +162,42 @@ TEST(ExeGuard, ProcExeCannotBeOverwrittenAfterExit) {
   }
 }
 
+bool can_mount() { return geteuid() == 0; }
+
+TEST(ExeGuard, ReexecutesFromAReadOnlyOverlay) {
+  if (!can_mount()) GTEST_SKIP() << "overlayfs needs CAP_SYS_ADMIN";
+  auto r = run_helper("overlay");
+  ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.status;
+  EXPECT_EQ(r.report["error"], "");
+  EXPECT_EQ(r.report["overlay"], "1");
+  EXPECT_EQ(r.report["exe"], "/exe_guard_test");  // the root of a mount attached nowhere
+  EXPECT_EQ(r.report["argv"], "exe-guard-helper|an arg|--another|");
+  EXPECT_EQ(r.report["keep"], "kept value");
+  EXPECT_EQ(r.report["marker"], "absent");
+  EXPECT_EQ(r.report["overwrite"], "open:EROFS");
+}
+
+TEST(ExeGuard, OverlayProcExeCannotBeOverwrittenAfterExit) {
+  if (!can_mount()) GTEST_SKIP() << "overlayfs needs CAP_SYS_ADMIN";
+  auto r = run_helper("overlay");
+  ASSERT_TRUE(r.exe);
+  struct stat copy {}, host {};
+  ASSERT_EQ(fstat(r.exe.get(), &copy), 0);
+  ASSERT_EQ(stat("/proc/self/exe", &host), 0);
+  ASSERT_NE(copy.st_dev, host.st_dev);
+  std::string path = "/proc/self/fd/" + std::to_string(r.exe.get());
+  EXPECT_EQ(open(path.c_str(), O_RDWR | O_CLOEXEC), -1);
+  EXPECT_EQ(errno, EROFS);
+  EXPECT_EQ(truncate(path.c_str(), 0), -1);
+}
+
+TEST(ExeGuard, DefaultPrefersTheOverlay) {
+  auto r = run_helper("guard");
+  ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  EXPECT_EQ(r.report["error"], "");
+  EXPECT_EQ(r.report[can_mount() ? "overlay" : "sealed"], "1");
+}
+
 TEST(ExeGuard, WithoutTheGuardTheChecksSeeTheHostBinary) {
   // The control: the same helper without ensure_protected_exe runs from the
   // real file, which the assertions above would reject.
@@ -167,6 +207,7 @@ TEST(ExeGuard, WithoutTheGuardTheChecksSeeTheHostBinary) {
   ASSERT_GT(readlink("/proc/self/exe", self, sizeof self - 1), 0);
   EXPECT_EQ(r.report["exe"], self);
   EXPECT_EQ(r.report["sealed"], "0");
+  EXPECT_EQ(r.report["overlay"], "0");
   struct stat copy {}, host {};
   ASSERT_EQ(fstat(r.exe.get(), &copy), 0);
   ASSERT_EQ(stat("/proc/self/exe", &host), 0);
@@ -179,10 +220,14 @@ TEST(ExeGuard, RefusesToLoopWhenTheMarkerLies) {
   ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
   EXPECT_NE(r.report["error"].find("not sealed"), std::string::npos) << r.report["error"];
   EXPECT_EQ(r.report["sealed"], "0");
+  EXPECT_EQ(r.report["overlay"], "0");
   EXPECT_EQ(r.report["marker"], "absent");
 }
 
-TEST(ExeGuard, ThisTestRunnerIsNotSealed) { EXPECT_FALSE(exe_is_sealed()); }
+TEST(ExeGuard, ThisTestRunnerIsNotProtected) {
+  EXPECT_FALSE(exe_is_sealed());
+  EXPECT_FALSE(exe_is_on_readonly_overlay());
+}
 
 }  // namespace
 }  // namespace berth::runtime
