@@ -15,11 +15,10 @@
 namespace berth::runtime::detail {
 namespace {
 
-// Where to mount onto an O_PATH fd: through /proc/self/fd when /proc is
-// there (the fd pins what was checked), else the path itself.
+// Where to mount onto an O_PATH fd: through /proc/self/fd when the
+// container has a /proc (the fd pins what was checked), else the path itself.
 std::string mount_target(const UniqueFd& fd, const std::string& path) {
-  static const bool have_proc = ::access("/proc/self/fd", F_OK) == 0;
-  return have_proc ? fd_path(fd) : path;
+  return ::access("/proc/self/fd", F_OK) == 0 ? fd_path(fd) : path;
 }
 
 }  // namespace

@@ -47,10 +47,7 @@ std::string container_path_of(const RootfsContext& ctx, const UniqueFd& fd) {
   ssize_t n = ::readlink(fd_path(fd).c_str(), buf, sizeof buf - 1);
   if (n <= 0) return "";
   std::string_view host(buf, static_cast<size_t>(n));
-  char rbuf[4096];
-  ssize_t rn = ::readlink(fd_path(ctx.root).c_str(), rbuf, sizeof rbuf - 1);
-  if (rn <= 0) return "";
-  std::string_view root(rbuf, static_cast<size_t>(rn));
+  std::string_view root(ctx.root_path);
   if (root == "/") return std::string(host);
   if (host == root) return "/";
   if (!is_under(host, root)) return "";

@@ -85,7 +85,11 @@ Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
 
   int fd = ::open(opts.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return sys_error(errno, "open rootfs \"{}\"", opts.rootfs);
-  RootfsContext ctx{spec, opts, UniqueFd(fd), detail::selinux_mount_label(spec), {}};
+  RootfsContext ctx{spec, opts, UniqueFd(fd), {}, detail::selinux_mount_label(spec), {}};
+  char buf[4096];
+  ssize_t n = ::readlink(fd_path(ctx.root).c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return sys_error(errno, "resolve rootfs \"{}\"", opts.rootfs);
+  ctx.root_path.assign(buf, static_cast<size_t>(n));
 
   for (const auto& m : spec.mounts) BERTH_TRY(detail::mount_config_entry(ctx, m));
   BERTH_TRY(detail::setup_dev(ctx));

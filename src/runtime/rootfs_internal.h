@@ -21,6 +21,7 @@ struct RootfsContext {
   const oci::Spec& spec;
   const RootfsOptions& opts;
   UniqueFd root;  // O_PATH fd of the rootfs bind mount
+  std::string root_path;  // where `root` is on the host (canonical), to name resolved targets
   std::string mount_label;  // non-empty only when SELinux is enabled
   // Mounts made writable to be filled (tmpfs, /dev) and made read-only at the
   // end of prepare_rootfs: O_PATH fds of the mounts' roots, with their flags.

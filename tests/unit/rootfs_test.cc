@@ -277,6 +277,32 @@ TEST_F(RootfsTest, FullContainerView) {
   EXPECT_NE(fs_type(rootfs_ + "/dev"), TMPFS_MAGIC);
 }
 
+TEST_F(RootfsTest, CgroupMountWithCgroupNamespace) {
+  oci::Spec spec = base_spec();
+  spec.mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev"}));
+  auto layout = cgroup::detect_layout();
+  ASSERT_TRUE(layout) << layout.error().what();
+  opts_.cgroup_layout = &*layout;
+  opts_.new_cgroup_ns = true;
+  std::string failures = in_child([&](Checks& c) {
+    if (::unshare(CLONE_NEWCGROUP) < 0) return c.expect(false, "unshare(CLONE_NEWCGROUP) failed");
+    if (auto r = prepare_rootfs(spec, opts_); !r) return c.expect(false, "prepare: " + r.error().what());
+    if (auto r = enter_rootfs(opts_); !r) return c.expect(false, "enter: " + r.error().what());
+    std::string mi = read_text("/proc/self/mountinfo");
+    for (const auto& h : layout->hierarchies) {
+      std::string p = "/sys/fs/cgroup/" + fs::path(h.mount_point).filename().string();
+      long want = h.unified ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC;
+      c.expect(fs_type(p) == want, p + " is not a cgroup mount");
+      c.expect(!mount_readonly(p), p + " is read-only without \"ro\"");
+      // A fresh mount in the namespace: rooted at "/", never at a host path.
+      c.expect(mi.find(" / " + p + " ") != std::string::npos, p + " is not rooted at the namespace:\n" + mi);
+    }
+    // This process is at the root of its cgroup namespace.
+    c.expect(read_text("/proc/self/cgroup").find(":/\n") != std::string::npos, "not at the namespace root");
+  });
+  EXPECT_EQ(failures, "");
+}
+
 TEST_F(RootfsTest, NoPivotAndPropagation) {
   oci::Spec spec = base_spec();
   spec.linux->rootfs_propagation = "private";
