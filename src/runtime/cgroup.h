@@ -3,6 +3,12 @@
 // behind this interface (cgroup_v1.cc, cgroup_v2.cc); this machine is hybrid
 // (v1 controllers + a cgroup2 mount holding only hugetlb), and pure v1 and pure
 // v2 hosts must work too. Resource limits are applied in part 2.
+//
+// Lifecycle (what the container code calls, in order):
+//   create:  detect_layout() -> make_manager() -> create() -> [clone] ->
+//            add_process(child) -> save paths() in the state
+//   kill:    load_manager(saved paths) -> signal_all(sig)   (kill --all)
+//   delete:  load_manager(saved paths) -> destroy()
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -22,42 +29,83 @@ struct Hierarchy {
   std::string root;                      // mountinfo "root" field (usually "/")
   std::vector<std::string> controllers;  // v1: from mount options (incl. "name=systemd"); v2: cgroup.controllers
   bool unified = false;                  // cgroup2
+  // The caller's own cgroup in this hierarchy, from /proc/self/cgroup ("" if
+  // not listed); what a relative cgroupsPath is resolved against.
+  std::string self;
 };
 
 enum class Mode { v1, v2, hybrid };
 
 struct Layout {
   Mode mode = Mode::v2;
+  // v2: exactly one (unified) hierarchy. v1/hybrid: every v1 hierarchy, in
+  // mountinfo order, then the unified one (hybrid).
   std::vector<Hierarchy> hierarchies;
 };
 
-// Reads the host's layout (cheap: one read of /proc/self/mountinfo).
+// Reads the host's layout: /proc/self/mountinfo, /proc/self/cgroup and the
+// unified hierarchy's cgroup.controllers, nothing else.
 Result<Layout> detect_layout();
+
+// The pure part of detect_layout(), from the two files' texts (v2 controllers
+// are left empty: they need a read of the mounted cgroup.controllers).
+//  - v2:     a cgroup2 mount at /sys/fs/cgroup, or no v1 hierarchy at all;
+//  - hybrid: v1 hierarchies plus a cgroup2 mount elsewhere;
+//  - v1:     v1 hierarchies only.
+// A hierarchy mounted twice (bind mounts) counts once, at its first mount.
+Result<Layout> layout_from_mountinfo(std::string_view mountinfo, std::string_view self_cgroup);
+
+// The absolute directory of the container's cgroup in hierarchy `h` (runc's
+// fs/fs2 rules):
+//  - absolute cgroupsPath: below the hierarchy's root as mounted here
+//    ("/a/b" -> "<mount_point>/a/b");
+//  - relative cgroupsPath: below the caller's own cgroup (Hierarchy::self, taken
+//    relative to the mount's root; when the own cgroup is not visible under
+//    the mount, the mount point). In Mode::v2 it is below the *parent* of the
+//    own cgroup, as runc's fs2 does: the own cgroup usually holds processes,
+//    so controllers could never be enabled for a child of it;
+//  - empty cgroupsPath: the relative path "<container_id>" (what runc does).
+// The path is cleaned lexically; a ".." that climbs above the start, or a path
+// that names the start itself ("/", "."), is refused.
+Result<std::string> resolve_dir(const Hierarchy& h, Mode mode, std::string_view cgroups_path,
+                                std::string_view container_id);
 
 class Manager {
  public:
   virtual ~Manager() = default;
   // Creates the cgroup directories (idempotent: an existing one is reused).
+  // One mkdir per hierarchy when the parent exists; a new v1 cpuset cgroup gets
+  // its parent's cpuset.cpus/mems (else adding a task fails with ENOSPC). On
+  // failure the directories this call made are removed again.
   virtual Result<> create() = 0;
-  // Moves `pid` into the container's cgroup in every hierarchy.
+  // Moves `pid` into the container's cgroup in every hierarchy (one write of
+  // cgroup.procs each).
   virtual Result<> add_process(pid_t pid) = 0;
-  // Every pid in the container's cgroup (the first hierarchy that has them).
+  // Every pid in the container's cgroup and its sub-cgroups (v1: the pids
+  // hierarchy if mounted, else the first).
   virtual Result<std::vector<pid_t>> pids() const = 0;
-  // Sends `sig` to every process in the cgroup (runc kill --all).
+  // Sends `sig` to every process in the cgroup (runc kill --all): the cgroup is
+  // frozen while the pids are read and signalled, so a fork cannot escape;
+  // v2 SIGKILL uses cgroup.kill where the kernel has it (5.14+). A cgroup that
+  // was frozen before (a paused container) stays frozen unless sig is SIGKILL.
   virtual Result<> signal_all(int sig) = 0;
-  // Removes the cgroup directories, retrying briefly while dying tasks leave.
+  // Removes the container's cgroup directories (the leaves, and any
+  // sub-cgroups made inside them; parents made by create() stay, as with
+  // runc), retrying briefly on EBUSY while dying tasks leave. A missing
+  // directory is not an error.
   virtual Result<> destroy() = 0;
   // Hierarchy mount point -> absolute directory of this container's cgroup;
   // saved in the container state so a later command can load the manager.
   virtual std::map<std::string, std::string> paths() const = 0;
 };
 
-// The manager for a new container. `cgroups_path` as in config.json (absolute:
-// from the hierarchy root; relative: below the caller's own cgroup; empty: a
-// default of "/berth-runtime/<id>"... see cgroup.cc for the exact rule).
+// The manager for a new container. `cgroups_path` as in config.json, resolved
+// in every hierarchy of `layout` by resolve_dir() (see there: empty means
+// "<container_id>" below the caller's own cgroup). Nothing is created yet.
 Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const std::string& cgroups_path,
                                               const std::string& container_id);
 // The manager of an existing container, from Manager::paths() saved earlier.
+// No syscall, except one statfs when there is a single path (v1 or v2?).
 Result<std::unique_ptr<Manager>> load_manager(const std::map<std::string, std::string>& paths);
 
 }  // namespace berth::runtime::cgroup

@@ -1,0 +1,138 @@
+// The v1 manager: one directory per mounted hierarchy (every controller,
+// name=systemd, and on a hybrid host the unified mount too).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "runtime/cgroup_internal.h"
+
+namespace berth::runtime::cgroup::detail {
+
+namespace {
+
+// A new cpuset cgroup starts with empty cpus and mems, and adding a task to it
+// fails with ENOSPC: copy them from the parent (fixing the parent first if it is
+// empty too), as runc does.
+Result<> copy_cpuset(const std::string& dir, const std::string& mount_point) {
+  std::string parent = parent_dir(dir);
+  for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+    BERTH_TRY_ASSIGN(value, read_trimmed(parent + file));
+    if (value.empty() && parent.size() > mount_point.size()) {
+      BERTH_TRY(copy_cpuset(parent, mount_point));
+      BERTH_TRY_ASSIGN(again, read_trimmed(parent + file));
+      value = std::move(again);
+    }
+    if (value.empty()) return error("\"{}{}\" is empty", parent, file);
+    BERTH_TRY(write_file(dir + file, value));
+  }
+  return {};
+}
+
+class V1Manager final : public Manager {
+ public:
+  explicit V1Manager(std::vector<Dir> dirs) : dirs_(std::move(dirs)) {}
+
+  Result<> create() override {
+    std::vector<std::string> created;
+    auto r = create_all(created);
+    if (!r) remove_created(created);
+    return r;
+  }
+
+  Result<> add_process(pid_t pid) override {
+    for (const auto& d : dirs_) BERTH_TRY(write_procs(d.path, pid));
+    return {};
+  }
+
+  Result<std::vector<pid_t>> pids() const override {
+    for (const auto& d : dirs_)
+      if (d.pids) return read_pids_recursive(d.path);
+    return read_pids_recursive(dirs_.front().path);
+  }
+
+  Result<> signal_all(int sig) override {
+    const Dir* freezer = find_freezer();
+    if (!freezer) return signal_unfrozen(pids_dir(), sig);
+    std::string state = freezer->path + "/freezer.state";
+    BERTH_TRY_ASSIGN(before, read_trimmed(state));
+    bool was_frozen = before == "FROZEN";
+    if (!was_frozen) {
+      BERTH_TRY(write_file(state, "FROZEN"));
+      BERTH_TRY_ASSIGN(frozen, wait_for_content(state, "FROZEN"));
+      if (!frozen) {
+        // A task that does not freeze (stuck in the kernel): signal without.
+        BERTH_TRY(write_file(state, "THAWED"));
+        return signal_unfrozen(pids_dir(), sig);
+      }
+    }
+    auto pids = read_pids_recursive(pids_dir());
+    auto sent = pids ? signal_pids(*pids, sig) : Result<>(std::unexpected(pids.error()));
+    // Frozen tasks act on SIGKILL only once thawed.
+    if (!was_frozen || sig == SIGKILL) BERTH_TRY(write_file(state, "THAWED"));
+    return sent;
+  }
+
+  Result<> destroy() override {
+    Result<> first;
+    for (const auto& d : dirs_) {
+      auto r = remove_cgroup(d.path);
+      if (!r && first) first = std::move(r);
+    }
+    return first;
+  }
+
+  std::map<std::string, std::string> paths() const override {
+    std::map<std::string, std::string> out;
+    for (const auto& d : dirs_) out.emplace(d.mount_point, d.path);
+    return out;
+  }
+
+ private:
+  Result<> create_all(std::vector<std::string>& created) {
+    for (const auto& d : dirs_) {
+      size_t before = created.size();
+      BERTH_TRY(make_dirs(d.path, d.mount_point, created));
+      if (!d.cpuset) continue;
+      if (created.size() > before) {
+        for (size_t i = before; i < created.size(); ++i) BERTH_TRY(copy_cpuset(created[i], d.mount_point));
+      } else {
+        // Reused: it may have been made by someone who never filled it in.
+        BERTH_TRY_ASSIGN(cpus, read_trimmed(d.path + "/cpuset.cpus"));
+        BERTH_TRY_ASSIGN(mems, read_trimmed(d.path + "/cpuset.mems"));
+        if (cpus.empty() || mems.empty()) BERTH_TRY(copy_cpuset(d.path, d.mount_point));
+      }
+    }
+    return {};
+  }
+
+  const Dir* find_freezer() {
+    for (const auto& d : dirs_)
+      if (d.freezer) return &d;
+    if (probed_) return nullptr;
+    probed_ = true;
+    for (auto& d : dirs_) {
+      if (::access((d.path + "/freezer.state").c_str(), F_OK) == 0) {
+        d.freezer = true;
+        return &d;
+      }
+    }
+    return nullptr;
+  }
+
+  const std::string& pids_dir() const {
+    for (const auto& d : dirs_)
+      if (d.pids) return d.path;
+    return dirs_.front().path;
+  }
+
+  std::vector<Dir> dirs_;
+  bool probed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs) { return std::make_unique<V1Manager>(std::move(dirs)); }
+
+}  // namespace berth::runtime::cgroup::detail

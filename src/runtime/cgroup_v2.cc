@@ -1,0 +1,71 @@
+// The v2 manager (pure v2 hosts): one directory in the unified hierarchy,
+// mounted wherever the layout says.
+#include <signal.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "runtime/cgroup_internal.h"
+
+namespace berth::runtime::cgroup::detail {
+
+namespace {
+
+class V2Manager final : public Manager {
+ public:
+  explicit V2Manager(Dir dir) : dir_(std::move(dir)) {}
+
+  // Controllers are enabled in the parents' cgroup.subtree_control only when a
+  // resource needs them (part 2), so creation is one mkdir.
+  Result<> create() override {
+    std::vector<std::string> created;
+    auto r = make_dirs(dir_.path, dir_.mount_point, created);
+    if (!r) remove_created(created);
+    return r;
+  }
+
+  Result<> add_process(pid_t pid) override { return write_procs(dir_.path, pid); }
+
+  Result<std::vector<pid_t>> pids() const override { return read_pids_recursive(dir_.path); }
+
+  Result<> signal_all(int sig) override {
+    if (sig == SIGKILL) {
+      // 5.14+: the kernel kills the whole subtree, forks included.
+      auto r = write_file(dir_.path + "/cgroup.kill", "1");
+      if (r || r.error().code() != ENOENT) return r;
+    }
+    std::string freeze = dir_.path + "/cgroup.freeze";
+    auto before = read_trimmed(freeze);
+    if (!before) {
+      // No freezer before 5.2: signal without.
+      if (before.error().code() == ENOENT) return signal_unfrozen(dir_.path, sig);
+      return std::unexpected(std::move(before).error());
+    }
+    bool was_frozen = *before == "1";
+    if (!was_frozen) {
+      BERTH_TRY(write_file(freeze, "1"));
+      BERTH_TRY_ASSIGN(frozen, wait_for_content(dir_.path + "/cgroup.events", "frozen 1"));
+      if (!frozen) {
+        BERTH_TRY(write_file(freeze, "0"));
+        return signal_unfrozen(dir_.path, sig);
+      }
+    }
+    auto pids = read_pids_recursive(dir_.path);
+    auto sent = pids ? signal_pids(*pids, sig) : Result<>(std::unexpected(pids.error()));
+    if (!was_frozen || sig == SIGKILL) BERTH_TRY(write_file(freeze, "0"));
+    return sent;
+  }
+
+  Result<> destroy() override { return remove_cgroup(dir_.path); }
+
+  std::map<std::string, std::string> paths() const override { return {{dir_.mount_point, dir_.path}}; }
+
+ private:
+  Dir dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<Manager> new_v2_manager(Dir dir) { return std::make_unique<V2Manager>(std::move(dir)); }
+
+}  // namespace berth::runtime::cgroup::detail
