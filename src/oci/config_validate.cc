@@ -62,7 +62,8 @@ bool is_page_size(std::string_view s) {
 }
 
 Result<> absolute(const std::string& value, const std::string& path) {
-  if (value.empty() || value[0] != '/') return error("{}: must be an absolute path, got \"{}\"", path, value);
+  if (value.empty() || value[0] != '/')
+    return error("{}: must be an absolute path, got \"{}\"", path, value);
   return {};
 }
 
@@ -87,6 +88,9 @@ Result<> check_caps(const std::vector<std::string>& caps, const std::string& pat
 Result<> check_process(const Process& p) {
   if (p.args.empty()) return error("process.args: must be a non-empty array");
   if (p.args[0].empty()) return error("process.args[0]: must not be empty");
+  for (size_t i = 0; i < p.args.size(); ++i)
+    if (p.args[i].find('\0') != std::string::npos)
+      return error("process.args[{}]: contains a NUL byte", i);
   if (p.cwd.empty()) return error("process.cwd: is required");
   BERTH_TRY(absolute(p.cwd, "process.cwd"));
   for (size_t i = 0; i < p.env.size(); ++i) {
