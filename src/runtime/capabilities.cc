@@ -174,7 +174,9 @@ Result<> apply_capabilities(const oci::Capabilities& caps) {
   if (bad_eff)
     log::warn("effective capabilities {} are not in the permitted set; skipped", names_of(bad_eff));
   if (bad_amb)
-    log::warn("ambient capabilities {} are not both permitted and inheritable; skipped",
+    // runc's default config lists ambient capabilities without inheritable
+    // ones: that is not worth a warning on every start.
+    log::debug("ambient capabilities {} are not both permitted and inheritable; skipped",
               names_of(bad_amb));
   BERTH_TRY(capset_self({effective, permitted, inheritable}));
 

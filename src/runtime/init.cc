@@ -15,10 +15,6 @@
 #include "runtime/hooks.h"
 #include "runtime/process_attrs.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 namespace berth::runtime {
 namespace {
 
@@ -64,6 +60,7 @@ Result<> setup_terminal(const InitContext& ctx) {
   BERTH_TRY(ctx.channel->send(kSyncPty));
   BERTH_TRY(send_fd(ctx.channel->socket(), pty.master, pty.slave_path));
   pty.master.reset();
+  BERTH_TRY(mount_console(pty.slave_path));
   return become_console(pty.slave);
 }
 
@@ -76,11 +73,7 @@ Result<> apply_process(const InitContext& ctx) {
   if (proc.oom_score_adj) BERTH_TRY(apply_oom_score_adj(*proc.oom_score_adj));
   if (proc.scheduler) BERTH_TRY(apply_scheduler(*proc.scheduler));
   if (proc.io_priority) BERTH_TRY(apply_io_priority(*proc.io_priority));
-  if (proc.exec_cpu_affinity) {
-    const auto& a = *proc.exec_cpu_affinity;
-    const std::string& cpus = a.final_.empty() ? a.initial : a.final_;
-    if (!cpus.empty()) BERTH_TRY(apply_cpu_affinity(cpus));
-  }
+  // execCPUAffinity is for exec'd processes only: the spec exempts init.
   BERTH_TRY(set_identity(proc.user));
   if (proc.capabilities) BERTH_TRY(apply_capabilities(*proc.capabilities));
   if (!proc.cwd.empty() && chdir(proc.cwd.c_str()) < 0)
@@ -99,6 +92,9 @@ Result<Prepared> prepare(const InitContext& ctx) {
   const auto& spec = *ctx.spec;
   const auto& plan = *ctx.plan;
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return sys_error(errno, "set parent-death signal");
+  // Until exec, /proc/<pid>/exe of this process is the runtime: keep other
+  // processes of a shared pid namespace from opening it (exec resets this).
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) return sys_error(errno, "set non-dumpable");
   BERTH_TRY(reset_signals());
 
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
@@ -168,13 +164,8 @@ void container_init(const InitContext& ctx) {
   if (access(fifo.c_str(), F_OK) < 0)
     fail(ctx, Error(errno, "exec fifo \"" + fifo + "\": is /proc mounted in the container?"));
 
-  // Every fd not passed on closes at exec (the preserved ones are 3..3+N-1).
-  if (syscall(SYS_close_range, 3 + ctx.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    fail(ctx, Error(errno, "close_range"));
-  for (int fd = 3; fd < 3 + ctx.preserve_fds; ++fd) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-  }
+  // Every fd not passed on closes at exec.
+  if (auto r = mark_cloexec_from(3, ctx.inherited.keep); !r) fail(ctx, r.error());
 
   if (prctl(PR_SET_PDEATHSIG, 0) < 0) fail(ctx, Error(errno, "clear parent-death signal"));
   if (auto r = ctx.channel->send(kSyncCreated); !r) _exit(1);
@@ -196,7 +187,9 @@ void container_init(const InitContext& ctx) {
     }
   }
   auto argv = c_strings(spec.process->args);
-  auto envp = c_strings(spec.process->env);
+  std::vector<std::string> env = spec.process->env;
+  env.insert(env.end(), ctx.inherited.env.begin(), ctx.inherited.env.end());
+  auto envp = c_strings(env);
   execve(prepared->executable.c_str(), argv.data(), envp.data());
   log::error("exec \"{}\": {}", prepared->executable, strerror(errno));
   _exit(127);

@@ -9,6 +9,7 @@
 
 #include "base/channel.h"
 #include "base/fd.h"
+#include "base/fds.h"
 #include "oci/spec.h"
 #include "runtime/namespaces.h"
 #include "runtime/rootfs.h"
@@ -32,7 +33,7 @@ struct InitContext {
   const Channel* channel = nullptr;
   const UniqueFd* fifo = nullptr;  // O_PATH to exec.fifo
   std::string id;
-  int preserve_fds = 0;
+  InheritedFds inherited;  // fds 3.. passed on (LISTEN_FDS, --preserve-fds)
   bool no_new_keyring = false;
 };
 

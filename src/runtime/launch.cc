@@ -74,6 +74,7 @@ bool has_hooks(const oci::Spec& spec) {
 
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal) {
   BERTH_TRY(validate_id(opts.id));
+  BERTH_TRY_ASSIGN(inherited, prepare_inherited_fds(opts.preserve_fds));
   BERTH_TRY_ASSIGN(bundle, absolute(opts.bundle));
   std::string config_text;
   {
@@ -119,7 +120,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
   ctx.id = opts.id;
-  ctx.preserve_fds = opts.preserve_fds;
+  ctx.inherited = std::move(inherited);
   ctx.no_new_keyring = opts.no_new_keyring;
 
   BERTH_TRY_ASSIGN(pid, spawn_init(ctx, parent_end));
