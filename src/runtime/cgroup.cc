@@ -87,12 +87,17 @@ std::optional<std::string> strip_root(std::string_view own, std::string_view roo
 }  // namespace
 
 Result<Layout> layout_from_mountinfo(std::string_view mountinfo, std::string_view self_cgroup) {
-  BERTH_TRY_ASSIGN(mounts, parse_mountinfo(mountinfo));
   std::set<std::pair<unsigned, unsigned>> seen;
   std::vector<Hierarchy> v1;
   std::optional<Hierarchy> unified;
   bool unified_at_root = false;
-  for (auto& m : mounts) {
+  while (!mountinfo.empty()) {
+    size_t nl = mountinfo.find('\n');
+    std::string_view line = mountinfo.substr(0, nl);
+    mountinfo = nl == std::string_view::npos ? std::string_view() : mountinfo.substr(nl + 1);
+    // Spaces inside fields are escaped, so " - " is the separator: parse only cgroup lines.
+    if (line.find(" - cgroup") == std::string_view::npos) continue;
+    BERTH_TRY_ASSIGN(m, parse_mountinfo_line(line));
     bool is_v2 = m.fs_type == "cgroup2";
     if (!is_v2 && m.fs_type != "cgroup") continue;
     bool at_root = is_v2 && m.mount_point == kCgroupRoot;
