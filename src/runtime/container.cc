@@ -130,7 +130,7 @@ Result<> Runtime::start(const std::string& id) {
   }
   unlink(fifo_path.c_str());
   if (auto hooks = saved_hooks(store_, id); hooks && !hooks->poststart.empty()) {
-    std::string st = state_json(c.record, oci::Status::running, false);
+    std::string st = hook_state_json(c.record, oci::Status::running);
     if (auto r = run_hooks(hooks->poststart, st, "poststart"); !r) log::warn("{}", r.error().what());
   }
   return {};
@@ -166,7 +166,7 @@ Result<> Runtime::remove(const std::string& id, bool force) {
   auto hooks = saved_hooks(store_, id);
   BERTH_TRY(destroy_container(store_, c.record));
   if (hooks && !hooks->poststop.empty()) {
-    std::string st = state_json(c.record, oci::Status::stopped, false);
+    std::string st = hook_state_json(c.record, oci::Status::stopped);
     if (auto r = run_hooks(hooks->poststop, st, "poststop"); !r) log::warn("{}", r.error().what());
   }
   return {};

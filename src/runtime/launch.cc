@@ -139,7 +139,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   BERTH_TRY(cgroups->add_process(pid));
-  std::string creating = state_json(rec, oci::Status::creating, false);
+  std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
 
   Launched out;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "oci/config.h"
 
 namespace berth::runtime {
 
@@ -152,29 +153,32 @@ oci::Status container_status(const StateStore& store, const ContainerRecord& rec
   return oci::Status::running;
 }
 
+namespace {
+
+oci::State to_oci_state(const ContainerRecord& rec, oci::Status status) {
+  oci::State st;
+  st.id = rec.id;
+  st.status = status;
+  st.pid = status == oci::Status::stopped ? 0 : rec.pid;
+  st.bundle = rec.bundle;
+  st.annotations = rec.annotations;
+  return st;
+}
+
+}  // namespace
+
+std::string hook_state_json(const ContainerRecord& rec, oci::Status status) {
+  return oci::state_to_json(to_oci_state(rec, status));
+}
+
 std::string state_json(const ContainerRecord& rec, oci::Status status, bool pretty) {
-  json j = {{"ociVersion", "1.2.0"},
-            {"id", rec.id},
-            {"pid", status == oci::Status::stopped ? 0 : rec.pid},
-            {"status", oci::status_name(status)},
-            {"bundle", rec.bundle},
-            {"rootfs", rec.rootfs},
-            {"created", rec.created},
-            {"owner", ""}};
-  if (!rec.annotations.empty()) j["annotations"] = rec.annotations;
-  return pretty ? j.dump(2) : j.dump();
+  return oci::runtime_state_to_json(to_oci_state(rec, status), {rec.rootfs, rec.created, ""}, pretty);
 }
 
 std::string rfc3339_now() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  snprintf(out, sizeof out, "%s.%09ldZ", buf, ts.tv_nsec);
-  return out;
+  return oci::rfc3339_nano(ts);
 }
 
 }  // namespace berth::runtime

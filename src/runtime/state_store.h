@@ -65,7 +65,9 @@ uint64_t process_start_time(pid_t pid);
 // created / running / stopped / paused, from the record and the live system.
 oci::Status container_status(const StateStore& store, const ContainerRecord& rec);
 
-// The state document of a container, as `state` prints it and hooks read it.
+// The runtime-spec state document (hooks' stdin).
+std::string hook_state_json(const ContainerRecord& rec, oci::Status status);
+// The `state` verb's document, as runc prints it.
 std::string state_json(const ContainerRecord& rec, oci::Status status, bool pretty);
 
 std::string rfc3339_now();
