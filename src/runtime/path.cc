@@ -83,65 +83,135 @@ Result<UniqueFd> open_in_root(const UniqueFd& root, std::string_view path, int f
   return UniqueFd(fd);
 }
 
-Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
-  const std::string cleaned = clean_path(path);
+namespace {
+
+constexpr int kMaxSymlinks = 40;  // the kernel's limit for one path walk
+
+struct Walked {
+  UniqueFd dir;       // O_PATH fd of the directory reached
+  std::string path;   // its path inside the root, symlinks resolved ("" = the root)
+};
+
+std::string join_parts(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    out += '/';
+    out += p;
+  }
+  return out;
+}
+
+// One step below `dir`, never following anything: O_PATH|O_NOFOLLOW.
+int open_step(const UniqueFd& dir, const char* name) {
+  return sys_openat2(dir.get(), name, O_PATH | O_NOFOLLOW, 0,
+                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+Result<std::string> read_link(const UniqueFd& link, const std::string& where) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(link.get(), "", buf, sizeof buf);
+  if (n < 0) return sys_error(errno, "readlink \"{}\" inside the root", where);
+  if (static_cast<size_t>(n) == sizeof buf) return sys_error(ENAMETOOLONG, "readlink \"{}\" inside the root", where);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// Walks `path` inside `root` one component at a time, as a lexical
+// SecureJoin would: a symlink's target is spliced into the walk (an absolute
+// one restarts from the root, ".." stops at the root), so a dangling symlink
+// leads to where its target would be, inside the root. Every step is an
+// openat2 below an fd already held, so a concurrent rename cannot redirect it.
+// With `create`, missing directories are made with `mode`.
+Result<Walked> walk_dirs(const UniqueFd& root, std::string_view path, bool create, mode_t mode) {
+  std::vector<std::string> todo;  // a stack: back() is the next component
+  for (std::string_view part : split_components(path)) todo.emplace(todo.begin(), part);
   int first = sys_openat2(root.get(), ".", O_PATH | O_DIRECTORY, 0, 0);
   if (first < 0) return sys_error(errno, "open the root directory");
-  UniqueFd cur(first);
-  std::string prefix;
-  for (std::string_view part : split_components(cleaned)) {
-    if (part == "..") continue;  // only a relative path keeps "..": ".." of the root is the root
-    prefix += '/';
-    prefix.append(part);
-    const std::string name(part);
-    for (int attempt = 0;; ++attempt) {
-      // Fast path: a plain directory below the one we hold.
-      int fd = sys_openat2(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
-                           RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-      if (fd >= 0) {
-        cur.reset(fd);
-        break;
-      }
-      int err = errno;
-      if (err == ELOOP || err == ENOTDIR) {
-        // A symlink (or a file): resolve the prefix again from the root, so a
-        // symlink is followed but stays inside it.
-        fd = sys_openat2(root.get(), prefix.c_str() + 1, O_PATH | O_DIRECTORY, 0,
-                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-        if (fd >= 0) {
-          cur.reset(fd);
-          break;
-        }
-        err = errno;
-        if (err == ENOENT) return sys_error(err, "mkdir \"{}\": dangling symlink inside the root", prefix);
-        return sys_error(err, "mkdir \"{}\" inside the root", prefix);
-      }
-      if (err != ENOENT) return sys_error(err, "open \"{}\" inside the root", prefix);
-      if (::mkdirat(cur.get(), name.c_str(), mode) < 0 && errno != EEXIST) {
-        return sys_error(errno, "mkdir \"{}\" inside the root", prefix);
-      }
-      if (attempt > 8) return sys_error(ENOENT, "mkdir \"{}\" inside the root: it keeps vanishing", prefix);
+  Walked w{UniqueFd(first), {}};
+  std::vector<std::string> parts;
+  int links = 0;
+  int creations = 0;
+  while (!todo.empty()) {
+    std::string name = std::move(todo.back());
+    todo.pop_back();
+    if (name == ".") continue;
+    if (name == "..") {
+      if (!parts.empty()) parts.pop_back();
+      const std::string up = parts.empty() ? "." : join_parts(parts).substr(1);
+      int fd = sys_openat2(root.get(), up.c_str(), O_PATH | O_DIRECTORY, 0,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+      if (fd < 0) return sys_error(errno, "open \"{}\" inside the root", "/" + up);
+      w.dir.reset(fd);
+      continue;
     }
+    const std::string where = join_parts(parts) + "/" + name;
+    int fd = open_step(w.dir, name.c_str());
+    if (fd < 0) {
+      if (errno != ENOENT || !create) return sys_error(errno, "open \"{}\" inside the root", where);
+      if (::mkdirat(w.dir.get(), name.c_str(), mode) < 0 && errno != EEXIST) {
+        return sys_error(errno, "mkdir \"{}\" inside the root", where);
+      }
+      if (++creations > 1000) return sys_error(ENOENT, "mkdir \"{}\" inside the root: it keeps vanishing", where);
+      todo.push_back(std::move(name));  // open what was just made
+      continue;
+    }
+    UniqueFd next(fd);
+    struct stat st {};
+    if (::fstat(next.get(), &st) < 0) return sys_error(errno, "stat \"{}\" inside the root", where);
+    if (S_ISLNK(st.st_mode)) {
+      if (++links > kMaxSymlinks) return sys_error(ELOOP, "open \"{}\" inside the root", where);
+      BERTH_TRY_ASSIGN(target, read_link(next, where));
+      std::vector<std::string_view> target_parts = split_components(target);
+      for (auto it = target_parts.rbegin(); it != target_parts.rend(); ++it) todo.emplace_back(*it);
+      if (!target.empty() && target.front() == '/') {
+        parts.clear();
+        int r = sys_openat2(root.get(), ".", O_PATH | O_DIRECTORY, 0, 0);
+        if (r < 0) return sys_error(errno, "open the root directory");
+        w.dir.reset(r);
+      }
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) return sys_error(ENOTDIR, "\"{}\" inside the root", where);
+    w.dir = std::move(next);
+    parts.push_back(std::move(name));
   }
-  return cur;
+  w.path = join_parts(parts);
+  return w;
+}
+
+}  // namespace
+
+Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
+  BERTH_TRY_ASSIGN(w, walk_dirs(root, clean_path("/" + std::string(path)), true, mode));
+  return std::move(w.dir);
 }
 
 Result<UniqueFd> create_file_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
-  const std::string cleaned = clean_path("/" + std::string(path));
-  if (auto existing = open_in_root(root, cleaned, O_PATH); existing) return existing;
-  else if (existing.error().code() != ENOENT) return std::unexpected(std::move(existing).error());
-
-  const size_t slash = cleaned.rfind('/');
-  const std::string parent = cleaned.substr(0, slash);
-  const std::string name = cleaned.substr(slash + 1);
-  if (name.empty()) return error("create \"{}\": not a file path", cleaned);
-  BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(root, parent.empty() ? "/" : parent));
-  int fd = sys_openat2(dir.get(), name.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW, mode,
-                       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-  if (fd < 0 && errno != EEXIST) return sys_error(errno, "create \"{}\" inside the root", cleaned);
-  if (fd >= 0) ::close(fd);
-  // EEXIST: a racing creator or a dangling symlink; opening tells which.
-  return open_in_root(root, cleaned, O_PATH);
+  std::string current = clean_path("/" + std::string(path));
+  for (int links = 0; links <= kMaxSymlinks; ++links) {
+    const size_t slash = current.rfind('/');
+    const std::string name = current.substr(slash + 1);
+    if (name.empty()) return error("create \"{}\": not a file path", current);
+    BERTH_TRY_ASSIGN(w, walk_dirs(root, current.substr(0, slash), true, 0755));
+    const std::string where = w.path + "/" + name;
+    int fd = open_step(w.dir, name.c_str());
+    if (fd < 0 && errno == ENOENT) {
+      int made = sys_openat2(w.dir.get(), name.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW, mode,
+                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+      if (made < 0 && errno != EEXIST) return sys_error(errno, "create \"{}\" inside the root", where);
+      if (made >= 0) ::close(made);
+      fd = open_step(w.dir, name.c_str());
+    }
+    if (fd < 0) return sys_error(errno, "open \"{}\" inside the root", where);
+    UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(file.get(), &st) < 0) return sys_error(errno, "stat \"{}\" inside the root", where);
+    if (!S_ISLNK(st.st_mode)) return file;
+    // A symlink (maybe dangling): continue at its target, inside the root.
+    BERTH_TRY_ASSIGN(target, read_link(file, where));
+    current = clean_path(target.starts_with("/") ? target : w.path + "/" + target);
+    if (current == "/") return error("create \"{}\": its symlink points at the root", where);
+  }
+  return sys_error(ELOOP, "create \"{}\" inside the root", path);
 }
 
 }  // namespace berth::runtime

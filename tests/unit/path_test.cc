@@ -175,19 +175,39 @@ TEST_F(PathTest, MkdirAllDotDotComponents) {
   EXPECT_FALSE(fs::exists(root_path_ + "/a"));
 }
 
-TEST_F(PathTest, MkdirAllRefusesFilesAndDanglingLinks) {
+TEST_F(PathTest, MkdirAllRefusesFilesAndLoops) {
   write(root_path_ + "/file", "");
   auto f = mkdir_all_in_root(root_, "/file/sub");
   ASSERT_FALSE(f);
   EXPECT_EQ(f.error().code(), ENOTDIR);
-  symlink("/nowhere", "dangling");
-  auto d = mkdir_all_in_root(root_, "/dangling/sub");
-  ASSERT_FALSE(d);
-  EXPECT_NE(d.error().what().find("dangling"), std::string::npos) << d.error().what();
-  EXPECT_FALSE(fs::exists("/nowhere"));
   symlink("loop2", "loop1");
   symlink("loop1", "loop2");
-  EXPECT_FALSE(mkdir_all_in_root(root_, "/loop1/x"));
+  auto l = mkdir_all_in_root(root_, "/loop1/x");
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().code(), ELOOP);
+  symlink("self/x", "self");
+  EXPECT_FALSE(mkdir_all_in_root(root_, "/self"));
+}
+
+TEST_F(PathTest, MkdirAllThroughDanglingSymlinksCreatesTheTargetInside) {
+  // As runc (SecureJoin + MkdirAll): the target is created, inside the root.
+  symlink(base_ + "/absent/target", "abs-dangling");
+  auto a = mkdir_all_in_root(root_, "/abs-dangling/sub");
+  ASSERT_TRUE(a) << a.error().what();
+  EXPECT_EQ(where(*a), base_ + "/absent/target/sub");
+  EXPECT_FALSE(fs::exists(base_ + "/absent"));
+  symlink("../../../../../../../../.." + base_ + "/rel/target", "rel-dangling");
+  auto r = mkdir_all_in_root(root_, "/rel-dangling");
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(where(*r), base_ + "/rel/target");
+  EXPECT_FALSE(fs::exists(base_ + "/rel"));
+  // A chain of links, one relative to its own directory.
+  fs::create_directories(root_path_ + "/d");
+  symlink("../d/next", "d/link");
+  symlink("/d/link", "chain");
+  auto c = mkdir_all_in_root(root_, "/chain/x");
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(where(*c), "/d/next/x");
 }
 
 TEST_F(PathTest, CreateFileInRoot) {
@@ -200,11 +220,18 @@ TEST_F(PathTest, CreateFileInRoot) {
   auto again = create_file_in_root(root_, "/link");
   ASSERT_TRUE(again) << again.error().what();
   EXPECT_EQ(where(*again), "/etc/resolv.conf");
-  // A dangling symlink pointing out is not followed to create a host file.
-  symlink(base_ + "/outside-file", "out");
+  // A dangling symlink pointing out creates its target inside, never on the host.
+  symlink(base_ + "/outside-dir/outside-file", "out");
   auto out = create_file_in_root(root_, "/out");
-  EXPECT_FALSE(out);
-  EXPECT_FALSE(fs::exists(base_ + "/outside-file"));
+  ASSERT_TRUE(out) << out.error().what();
+  EXPECT_EQ(where(*out), base_ + "/outside-dir/outside-file");
+  EXPECT_FALSE(fs::exists(base_ + "/outside-dir"));
+  EXPECT_TRUE(fs::is_regular_file(root_path_ + base_ + "/outside-dir/outside-file"));
+  symlink("../../../..", "up");
+  auto up = create_file_in_root(root_, "/up/secret");  // the host's <base>/secret is not reachable
+  ASSERT_TRUE(up) << up.error().what();
+  EXPECT_EQ(where(*up), "/secret");
+  EXPECT_FALSE(create_file_in_root(root_, "/"));
 }
 
 }  // namespace
