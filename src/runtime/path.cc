@@ -181,11 +181,14 @@ Result<Walked> walk_dirs(const UniqueFd& root, std::string_view path, bool creat
 }  // namespace
 
 Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
+  // Fast path, the usual case: it exists; the kernel keeps the walk inside.
+  if (auto existing = open_in_root(root, path, O_PATH | O_DIRECTORY)) return existing;
   BERTH_TRY_ASSIGN(w, walk_dirs(root, clean_path("/" + std::string(path)), true, mode));
   return std::move(w.dir);
 }
 
 Result<UniqueFd> create_file_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
+  if (auto existing = open_in_root(root, path, O_PATH)) return existing;
   std::string current = clean_path("/" + std::string(path));
   for (int links = 0; links <= kMaxSymlinks; ++links) {
     const size_t slash = current.rfind('/');
