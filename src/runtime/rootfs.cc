@@ -143,6 +143,13 @@ Result<> finalize_rootfs(const oci::Spec& spec) {
     BERTH_TRY(detail::apply_readonly_paths(spec.linux->readonly_paths));
     BERTH_TRY(detail::apply_masked_paths(spec.linux->masked_paths, detail::selinux_mount_label(spec)));
   }
+  // A missing process.cwd is created, as runc does, while "/" is still writable.
+  if (spec.process && !spec.process->cwd.empty()) {
+    int rfd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0) return sys_error(errno, "open \"/\"");
+    UniqueFd root(rfd);
+    BERTH_TRY(with_context(mkdir_all_in_root(root, spec.process->cwd), "create process.cwd"));
+  }
   if (spec.root && spec.root->readonly) {
     int fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return sys_error(errno, "open \"/\"");

@@ -35,9 +35,10 @@ Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts);
 // pivot_root (or MS_MOVE+chroot with no_pivot) into opts.rootfs; cwd becomes "/".
 Result<> enter_rootfs(const RootfsOptions& opts);
 
-// After pivot: hostname/domainname, sysctl, readonlyPaths, maskedPaths,
-// readonly root, final rootfsPropagation (in that order: /proc/sys is written
-// before it becomes read-only).
+// After pivot: hostname/domainname, sysctl, readonlyPaths, maskedPaths, a
+// missing process.cwd created (mkdir -p, as runc), readonly root, final
+// rootfsPropagation (in that order: /proc/sys is written before it becomes
+// read-only, cwd is made before "/" does).
 Result<> finalize_rootfs(const oci::Spec& spec);
 
 // sethostname/setdomainname when the config sets them (finalize_rootfs calls

@@ -162,6 +162,8 @@ class RootfsTest : public ::testing::Test {
 TEST_F(RootfsTest, FullContainerView) {
   oci::Spec spec = base_spec();
   spec.root->readonly = true;
+  spec.process.emplace();
+  spec.process->cwd = "/home/berth-test/cwd";
   spec.hostname = "berth-test-host";
   spec.domainname = "berth-test-domain";
   spec.mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}));
@@ -197,6 +199,7 @@ TEST_F(RootfsTest, FullContainerView) {
     c.expect(::getcwd(cwd, sizeof cwd) && std::string(cwd) == "/", "cwd is not /");
     c.expect(::access("/bin/busybox", X_OK) == 0, "/bin/busybox missing");
     c.expect(!fs::exists(bundle_), "the host's bundle path is visible inside");
+    c.expect(fs::is_directory("/home/berth-test/cwd"), "process.cwd was not created");
     // Root and the default filesystems.
     c.expect(mount_readonly("/"), "/ is not read-only");
     c.expect(::mkdir("/newdir", 0755) < 0 && errno == EROFS, "mkdir in a read-only root did not fail with EROFS");
