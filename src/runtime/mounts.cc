@@ -135,11 +135,12 @@ Result<> mount_filesystem(RootfsContext& ctx, const oci::Mount& m, const MountOp
 
   auto r = sys_mount(source.c_str(), fd_path(target), m.type.c_str(), flags, data.empty() ? nullptr : data.c_str(),
                      fmt::format("mount {} on \"{}\"", m.type, dest));
-  if (!r && r.error().code() == EPERM && m.type == "sysfs" && ctx.opts.new_user_ns) {
-    // A user namespace without its own network namespace may not mount
-    // sysfs: give it the host's /sys instead, as crun does.
-    log::debug("mount sysfs on \"{}\": permission denied, binding /sys instead", dest);
-    BERTH_TRY_ASSIGN(bound, bind_host_path(ctx, "/sys", dest, true, flags | MS_RDONLY));
+  if (!r && r.error().code() == EPERM && ctx.opts.new_user_ns && (m.type == "sysfs" || m.type == "mqueue")) {
+    // A user namespace without its own network (IPC) namespace may not mount
+    // sysfs (mqueue): give it the host's instead, as runc and crun do.
+    const std::string host = m.type == "sysfs" ? "/sys" : "/dev/mqueue";
+    log::debug("mount {} on \"{}\": permission denied, binding {} instead", m.type, dest, host);
+    BERTH_TRY_ASSIGN(bound, bind_host_path(ctx, host, dest, true, flags | (m.type == "sysfs" ? MS_RDONLY : 0)));
     (void)bound;
     return {};
   }
