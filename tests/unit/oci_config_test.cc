@@ -79,6 +79,23 @@ TEST(OciConfig, RuncRootlessSpecParses) {
   EXPECT_FALSE(find_namespace(s, "network"));
 }
 
+// Documents other tools write: umoci's bundle of an OCI image, containerd's
+// template (which leaves process.args to the image).
+TEST(OciConfig, OtherToolsDocumentsParse) {
+  Spec u = parse_ok(corpus_file("umoci-rootless.json"));
+  EXPECT_TRUE(find_namespace(u, "user"));
+  EXPECT_FALSE(u.annotations.empty());
+
+  auto ctr = json::parse(corpus_file("containerd-default.json"));
+  auto r = parse_config(ctr.dump());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), "process.args: must be a non-empty array");
+  ctr["process"]["args"] = {"/bin/sh"};
+  Spec c = parse_ok(ctr.dump());
+  EXPECT_EQ(c.linux->cgroups_path, ctr["linux"]["cgroupsPath"]);
+  EXPECT_EQ(c.linux->resources->devices.size(), ctr["linux"]["resources"]["devices"].size());
+}
+
 TEST(OciConfig, MaximalDocumentEveryField) {
   Spec s = parse_ok(corpus_file("maximal.json"));
   ASSERT_TRUE(s.process);
@@ -235,7 +252,8 @@ TEST(OciConfig, MaximalDocumentEveryField) {
 
 // Serializing what was parsed gives back the same JSON value, field for field.
 TEST(OciConfig, RoundTripKeepsEveryValue) {
-  for (const char* name : {"maximal.json", "runc-default.json", "runc-rootless.json"}) {
+  for (const char* name :
+       {"maximal.json", "runc-default.json", "runc-rootless.json", "umoci-rootless.json"}) {
     SCOPED_TRACE(name);
     std::string doc = corpus_file(name);
     Spec s = parse_ok(doc);
