@@ -78,6 +78,8 @@ Result<> configure(const std::string& path, Format format, bool debug) {
 
 bool enabled(Level level) { return level >= g_state.min; }
 
+bool to_file() { return g_state.to_file; }
+
 void write(Level level, std::string_view message) {
   if (!enabled(level)) return;
   std::string line;

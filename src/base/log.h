@@ -18,6 +18,8 @@ enum class Format { text, json };
 Result<> configure(const std::string& path, Format format, bool debug);
 Result<Format> parse_format(std::string_view name);
 bool enabled(Level level);
+// True when --log sent the log to a file (fatal errors then go to stderr too, as runc does).
+bool to_file();
 void write(Level level, std::string_view message);
 
 template <typename... Args>

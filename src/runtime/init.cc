@@ -82,6 +82,22 @@ Result<> apply_process(const InitContext& ctx) {
   return {};
 }
 
+// Waits (once) until the runtime has moved this process into its cgroup.
+class CgroupWait {
+ public:
+  explicit CgroupWait(const Channel& ch) : ch_(ch) {}
+  Result<> operator()() {
+    if (done_) return {};
+    BERTH_TRY(ch_.expect(kSyncInCgroup, "in cgroup"));
+    done_ = true;
+    return {};
+  }
+
+ private:
+  const Channel& ch_;
+  bool done_ = false;
+};
+
 struct Prepared {
   std::string executable;
   std::string state;  // the state JSON the runtime sent, for hooks
@@ -100,24 +116,36 @@ Result<Prepared> prepare(const InitContext& ctx) {
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
   std::string state = std::move(go.text);
 
+  CgroupWait in_cgroup(*ctx.channel);
   if (plan.new_user) BERTH_TRY(become_root_in_userns());
-  if (plan.new_cgroup && unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
+  if (plan.new_cgroup) {
+    // The namespace's root is the cgroup the process is in when it unshares.
+    BERTH_TRY(in_cgroup());
+    if (unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
+  }
   if (!ctx.no_new_keyring) BERTH_TRY(join_session_keyring(ctx.id));
 
   if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
+    BERTH_TRY(in_cgroup());  // consumes kSyncInCgroup, queued before the hooks' reply
     BERTH_TRY(ctx.channel->send(kSyncRuntimeHooks));
     BERTH_TRY(ctx.channel->expect(kSyncHooksDone, "hooks done"));
   }
-  if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
+  if (spec.hooks && !spec.hooks->create_container.empty()) {
+    BERTH_TRY(in_cgroup());
+    BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
+  }
   if (!plan.joins_mount) {
     BERTH_TRY(enter_rootfs(ctx.rootfs));
     BERTH_TRY(finalize_rootfs(spec));
+  } else {
+    BERTH_TRY(apply_hostname(spec));
   }
 
   const auto& proc = *spec.process;
   if (proc.terminal) BERTH_TRY(setup_terminal(ctx));
   BERTH_TRY_ASSIGN(path, find_executable(proc.args[0], proc.env));
+  BERTH_TRY(in_cgroup());
   BERTH_TRY(apply_process(ctx));
   return Prepared{std::move(path), std::move(state)};
 }

@@ -96,12 +96,17 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   if (spec.linux->seccomp) log::warn("linux.seccomp is not applied by this version of berth-runtime");
 
   BERTH_TRY(store.create_dir(opts.id));
+  std::unique_ptr<cgroup::Manager> cgroups;  // outlives the rollback that may destroy it
   Rollback rollback(store, opts.id);
   if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600));
   BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
-  BERTH_TRY_ASSIGN(cgroups, cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id));
+  {
+    auto made = cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id);
+    if (!made) return std::unexpected(std::move(made).error());
+    cgroups = std::move(*made);
+  }
   BERTH_TRY(cgroups->create());
   rollback.set_cgroup(cgroups.get());
 
@@ -117,6 +122,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.rootfs.new_user_ns = plan.new_user;
   ctx.rootfs.new_cgroup_ns = plan.new_cgroup;
   ctx.rootfs.cgroup_layout = &layout;
+  ctx.rootfs.cgroup_paths = cgroups->paths();
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
   ctx.id = opts.id;
@@ -138,9 +144,12 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   rec.cgroup_paths = cgroups->paths();
 
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
-  BERTH_TRY(cgroups->add_process(pid));
   std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
+  // The first cgroup.procs write waits for an RCU grace period (about 1 ms):
+  // the init mounts its rootfs meanwhile and waits only where it must.
+  BERTH_TRY(cgroups->add_process(pid));
+  BERTH_TRY(parent_end.send(kSyncInCgroup));
 
   Launched out;
   for (;;) {

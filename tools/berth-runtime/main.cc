@@ -9,6 +9,7 @@ namespace berth::tool {
 
 int report(const Error& err) {
   log::error("{}", err.what());
+  if (log::to_file()) std::fprintf(stderr, "berth-runtime: %s\n", err.what().c_str());
   return 1;
 }
 
