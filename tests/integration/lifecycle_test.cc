@@ -198,6 +198,23 @@ TEST(Lifecycle, KillInvalidSignalFails) {
   EXPECT_EQ(b.status(), "running");
 }
 
+TEST(Lifecycle, KillOfStoppedContainerFails) {
+  // runtime-spec "kill": a container neither created nor running -> error
+  Bundle b;
+  ASSERT_EQ(b.create().status, 0);
+  ASSERT_EQ(b.start().status, 0);
+  ASSERT_TRUE(b.wait_status("stopped"));
+  EXPECT_NE(b.kill("KILL").status, 0);
+  EXPECT_EQ(b.status(), "stopped");
+}
+
+TEST(Lifecycle, NoNewKeyring) {
+  Bundle b;
+  b.checker_args({"exit", "0"});
+  auto r = b.run({"--no-new-keyring"});
+  EXPECT_EQ(r.status, 0) << r.describe();
+}
+
 TEST(Lifecycle, KillAll) {
   Bundle b;
   // Two processes: the shell (pid 1) and a background sleeper.
