@@ -119,7 +119,7 @@ Result<UniqueFd> StateStore::lock(const std::string& id) const {
   while (::flock(fd.get(), LOCK_EX) < 0) {
     if (errno != EINTR) return sys_error(errno, "lock container \"{}\"", id);
   }
-  return std::move(fd);
+  return fd;
 }
 
 uint64_t process_start_time(pid_t pid) {

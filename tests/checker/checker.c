@@ -9,7 +9,9 @@
 //   checker ls DIR         names in DIR            checker sleep N
 //   checker exit N         exits with N            checker trap N
 //   (trap: waits up to N seconds for a signal, prints {"signal":S} and exits 0)
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
