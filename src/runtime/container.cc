@@ -50,6 +50,12 @@ Result<> wait_exit(const UniqueFd& pidfd, int timeout_ms) {
   }
 }
 
+Result<> set_blocking(const UniqueFd& fd) {
+  int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) return sys_error(errno, "fcntl exec fifo");
+  return {};
+}
+
 }  // namespace
 
 Result<int> parse_signal(std::string_view s) {
@@ -129,6 +135,19 @@ Result<> Runtime::start(const std::string& id) {
     if (p[1].revents & POLLIN) return error("cannot start container \"{}\": its init exited", id);
   }
   unlink(fifo_path.c_str());
+  // The init closes its end at exec; anything it writes first is an error.
+  {
+    BERTH_TRY(set_blocking(fifo));
+    std::string failure;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fifo.get(), buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error(errno, "read exec fifo");
+      failure.append(buf, static_cast<size_t>(n));
+    }
+    if (!failure.empty()) return error("cannot start container \"{}\": {}", id, failure);
+  }
   if (auto hooks = saved_hooks(store_, id); hooks && !hooks->poststart.empty()) {
     std::string st = hook_state_json(c.record, oci::Status::running);
     if (auto r = run_hooks(hooks->poststart, st, "poststart"); !r) log::warn("{}", r.error().what());

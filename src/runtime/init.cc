@@ -75,7 +75,8 @@ Result<> apply_process(const InitContext& ctx) {
   if (proc.io_priority) BERTH_TRY(apply_io_priority(*proc.io_priority));
   // execCPUAffinity is for exec'd processes only: the spec exempts init.
   BERTH_TRY(set_identity(proc.user));
-  if (proc.capabilities) BERTH_TRY(apply_capabilities(*proc.capabilities));
+  // No capabilities object means no capabilities (as runc reads it).
+  BERTH_TRY(apply_capabilities(proc.capabilities ? *proc.capabilities : oci::Capabilities{}));
   if (!proc.cwd.empty() && chdir(proc.cwd.c_str()) < 0)
     return sys_error(errno, "chdir to process.cwd \"{}\"", proc.cwd);
   if (proc.no_new_privileges) BERTH_TRY(set_no_new_privileges());
@@ -198,28 +199,29 @@ void container_init(const InitContext& ctx) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0) fail(ctx, Error(errno, "clear parent-death signal"));
   if (auto r = ctx.channel->send(kSyncCreated); !r) _exit(1);
 
+  // `start` reads "0", then waits for EOF: the fd closes at a successful
+  // exec, or carries the error of a startContainer hook or of exec itself.
   int wfd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
   if (wfd < 0 || write(wfd, "0", 1) != 1) {
     log::error("open exec fifo: {}", strerror(errno));
     _exit(1);
   }
-  close(wfd);
+  auto report = [wfd](const std::string& msg) {
+    (void)!write(wfd, msg.data(), msg.size());
+    _exit(1);
+  };
 
   const auto& spec = *ctx.spec;
   if (spec.hooks && !spec.hooks->start_container.empty()) {
-    // The state is that of `start`; the runtime no longer listens, so a
-    // failure is reported on the container's stderr.
-    if (auto r = run_hooks(spec.hooks->start_container, prepared->state, "startContainer"); !r) {
-      log::error("{}", r.error().what());
-      _exit(1);
-    }
+    if (auto r = run_hooks(spec.hooks->start_container, prepared->state, "startContainer"); !r)
+      report(r.error().what());
   }
-  auto argv = c_strings(spec.process->args);
   std::vector<std::string> env = spec.process->env;
   env.insert(env.end(), ctx.inherited.env.begin(), ctx.inherited.env.end());
+  auto argv = c_strings(spec.process->args);
   auto envp = c_strings(env);
   execve(prepared->executable.c_str(), argv.data(), envp.data());
-  log::error("exec \"{}\": {}", prepared->executable, strerror(errno));
+  report(fmt::format("exec \"{}\": {}", prepared->executable, strerror(errno)));
   _exit(127);
 }
 

@@ -85,6 +85,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   BERTH_TRY_ASSIGN(spec, with_context(oci::parse_config(config_text), "config \"" + bundle + "/config.json\""));
   if (!spec.process) return error("config \"{}/config.json\": process: required to create a container", bundle);
   if (!spec.linux) spec.linux.emplace();
+  for (const auto& w : oci::config_warnings(spec)) log::warn("{}", w);
   const std::string& root_path = spec.root->path;
   BERTH_TRY_ASSIGN(rootfs, absolute(root_path.starts_with("/") ? root_path : bundle + "/" + root_path));
   if (spec.process->terminal && opts.console_socket.empty() && !own_terminal)

@@ -22,7 +22,9 @@ pid_t clone_process(uint64_t flags) {
   struct clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = flags;
-  args.exit_signal = SIGCHLD;
+  // With CLONE_PARENT the child inherits the caller's exit signal; clone3
+  // rejects an explicit one.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
 }
 

@@ -44,7 +44,11 @@ void add_list(CLI::App& app, Globals& g) {
     }
     if (*format == "json") {
       auto arr = nlohmann::json::array();
-      for (const auto& c : *list) arr.push_back(nlohmann::json::parse(runtime::state_json(c.record, c.status, false)));
+      for (const auto& c : *list) {
+        auto obj = nlohmann::json::parse(runtime::state_json(c.record, c.status, false));
+        obj["owner"] = user_name(c.record.owner);  // runc names the owner in list, not in state
+        arr.push_back(std::move(obj));
+      }
       std::printf("%s\n", arr.dump().c_str());
       return;
     }
