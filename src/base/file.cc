@@ -57,14 +57,15 @@ Result<> write_file(const std::string& path, std::string_view data) {
   return write_all(fd.get(), data, path);
 }
 
-Result<> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Result<> write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                           Durability durability) {
   std::string tmp = path + ".tmp";
   BERTH_TRY_ASSIGN(fd, open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
   if (auto r = write_all(fd.get(), data, tmp); !r) {
     ::unlink(tmp.c_str());
     return r;
   }
-  if (::fsync(fd.get()) < 0) {
+  if (durability == Durability::durable && ::fsync(fd.get()) < 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return sys_error(e, "fsync \"{}\"", tmp);

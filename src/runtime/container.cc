@@ -135,6 +135,7 @@ Result<> Runtime::start(const std::string& id) {
     if (p[1].revents & POLLIN) return error("cannot start container \"{}\": its init exited", id);
   }
   unlink(fifo_path.c_str());
+  log::debug("start {}: init released", id);
   // The init closes its end at exec; anything it writes first is an error.
   {
     BERTH_TRY(set_blocking(fifo));
@@ -183,7 +184,9 @@ Result<> Runtime::remove(const std::string& id, bool force) {
     }
   }
   auto hooks = saved_hooks(store_, id);
+  log::debug("delete {}: process gone", id);
   BERTH_TRY(destroy_container(store_, c.record));
+  log::debug("delete {}: cgroup and state removed", id);
   if (hooks && !hooks->poststop.empty()) {
     std::string st = hook_state_json(c.record, oci::Status::stopped);
     if (auto r = run_hooks(hooks->poststop, st, "poststop"); !r) log::warn("{}", r.error().what());

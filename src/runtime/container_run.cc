@@ -145,6 +145,7 @@ Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
     return 0;
   }
   auto code = supervise(c.record.pid, signals, sigfd, c.pty_master);
+  log::debug("run {}: process exited", id);
   c.pty_master.reset();
   if (auto r = remove(id, true); !r) log::warn("delete container \"{}\": {}", id, r.error().what());
   sigprocmask(SIG_SETMASK, &old, nullptr);

@@ -126,7 +126,11 @@ Result<Prepared> prepare(const InitContext& ctx) {
   }
   if (!ctx.no_new_keyring) BERTH_TRY(join_session_keyring(ctx.id));
 
-  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
+  log::debug("init: namespaces ready");
+  RootfsOptions rootfs = ctx.rootfs;
+  rootfs.before_cgroup_mount = [&in_cgroup]() { return in_cgroup(); };
+  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, rootfs));
+  log::debug("init: rootfs prepared");
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
     BERTH_TRY(in_cgroup());  // consumes kSyncInCgroup, queued before the hooks' reply
     BERTH_TRY(ctx.channel->send(kSyncRuntimeHooks));
@@ -137,12 +141,13 @@ Result<Prepared> prepare(const InitContext& ctx) {
     BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
   }
   if (!plan.joins_mount) {
-    BERTH_TRY(enter_rootfs(ctx.rootfs));
+    BERTH_TRY(enter_rootfs(rootfs));
     BERTH_TRY(finalize_rootfs(spec));
   } else {
     BERTH_TRY(apply_hostname(spec));
   }
 
+  log::debug("init: rootfs entered and finalized");
   const auto& proc = *spec.process;
   if (proc.terminal) BERTH_TRY(setup_terminal(ctx));
   BERTH_TRY_ASSIGN(path, find_executable(proc.args[0], proc.env));

@@ -96,10 +96,11 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     return error("linux.namespaces: a mount namespace is required");
   if (spec.linux->seccomp) log::warn("linux.seccomp is not applied by this version of berth-runtime");
 
+  log::debug("create {}: config parsed", opts.id);
   BERTH_TRY(store.create_dir(opts.id));
   std::unique_ptr<cgroup::Manager> cgroups;  // outlives the rollback that may destroy it
   Rollback rollback(store, opts.id);
-  if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600));
+  if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
   BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
@@ -108,8 +109,6 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     if (!made) return std::unexpected(std::move(made).error());
     cgroups = std::move(*made);
   }
-  BERTH_TRY(cgroups->create());
-  rollback.set_cgroup(cgroups.get());
 
   BERTH_TRY_ASSIGN(channels, Channel::make_pair());
   auto& [parent_end, child_end] = channels;
@@ -131,6 +130,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.no_new_keyring = opts.no_new_keyring;
 
   BERTH_TRY_ASSIGN(pid, spawn_init(ctx, parent_end));
+  log::debug("create {}: init {} spawned", opts.id, pid);
   rollback.set_pid(pid);
   child_end.close();
 
@@ -147,10 +147,14 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
-  // The first cgroup.procs write waits for an RCU grace period (about 1 ms):
-  // the init mounts its rootfs meanwhile and waits only where it must.
+  // Making the cgroup and the first cgroup.procs write (an RCU grace period)
+  // take about 1.5 ms: the init mounts its rootfs meanwhile and waits only
+  // where it must (init.cc: CgroupWait).
+  BERTH_TRY(cgroups->create());
+  rollback.set_cgroup(cgroups.get());
   BERTH_TRY(cgroups->add_process(pid));
   BERTH_TRY(parent_end.send(kSyncInCgroup));
+  log::debug("create {}: init in cgroup", opts.id);
 
   Launched out;
   for (;;) {
@@ -175,10 +179,11 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     }
   }
 
+  log::debug("create {}: init ready", opts.id);
   rec.pid_start_time = process_start_time(pid);
   BERTH_TRY(store.save(rec));
   if (!opts.pid_file.empty()) {
-    BERTH_TRY(write_file_atomic(opts.pid_file, std::to_string(pid), 0644));
+    BERTH_TRY(write_file_atomic(opts.pid_file, std::to_string(pid), 0644, Durability::volatile_));
   }
   rollback.commit();
   out.record = std::move(rec);

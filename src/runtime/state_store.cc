@@ -56,7 +56,8 @@ Result<> StateStore::save(const ContainerRecord& r) const {
             {"annotations", r.annotations},
             {"cgroup_paths", r.cgroup_paths},
             {"paused", r.paused}};
-  return write_file_atomic(dir(r.id) + "/state.json", j.dump(), 0600);
+  // Container state dies with the containers at reboot: atomic, not durable.
+  return write_file_atomic(dir(r.id) + "/state.json", j.dump(), 0600, Durability::volatile_);
 }
 
 Result<ContainerRecord> StateStore::load(const std::string& id) const {
