@@ -55,7 +55,14 @@ void Channel::send_error(const Error& err) const {
 }
 
 Result<Message> Channel::recv() const {
-  std::string buf(kMaxMessage, '\0');
+  // Peek at the datagram's size first: a 64 KiB buffer per message would be
+  // most of the runtime's resident memory.
+  ssize_t size;
+  do {
+    size = ::recv(sock_.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) return sys_error(errno, "receive on sync channel");
+  std::string buf(static_cast<size_t>(size > 0 ? size : 1), '\0');
   ssize_t n;
   do {
     n = ::recv(sock_.get(), buf.data(), buf.size(), 0);

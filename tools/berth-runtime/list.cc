@@ -1,5 +1,6 @@
 #include <cstdio>
-#include <fstream>
+
+#include "base/file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -11,16 +12,20 @@ namespace {
 
 // The user name of `uid` from /etc/passwd (no NSS in a static binary).
 std::string user_name(uid_t uid) {
-  std::ifstream in("/etc/passwd");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto a = line.find(':');
-    auto b = line.find(':', a + 1);
-    auto c = line.find(':', b + 1);
-    if (a == std::string::npos || b == std::string::npos || c == std::string::npos) continue;
-    if (line.substr(b + 1, c - b - 1) == std::to_string(uid)) return line.substr(0, a);
+  auto passwd = read_file("/etc/passwd");
+  std::string id = std::to_string(uid);
+  size_t pos = 0;
+  while (passwd && pos < passwd->size()) {
+    size_t end = passwd->find('\n', pos);
+    if (end == std::string::npos) end = passwd->size();
+    std::string_view line(passwd->data() + pos, end - pos);
+    pos = end + 1;
+    // name:password:uid:...
+    size_t a = line.find(':'), b = line.find(':', a + 1), c = line.find(':', b + 1);
+    if (c == std::string_view::npos) continue;
+    if (line.substr(b + 1, c - b - 1) == id) return std::string(line.substr(0, a));
   }
-  return std::to_string(uid);
+  return id;
 }
 
 }  // namespace
