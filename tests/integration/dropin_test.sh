@@ -44,12 +44,16 @@ echo "runtime under test: $RT ($("$RT" --version 2>&1 | head -1))"
 case $ENGINE in
 podman)
   command -v podman >/dev/null || { echo "podman not installed"; exit 77; }
+  # podman makes /run/containers/networks whatever its --runroot: remove it after
+  # the run when it was not there before (and is still empty)
+  had_run_containers=0; [[ -d /run/containers ]] && had_run_containers=1
   cleanup() {
     "${POD[@]}" rm -af -t 0 >/dev/null 2>&1 || true
     "${POD[@]}" system reset -f >/dev/null 2>&1 || true
     # overlay mounts live in this private namespace; unmount anything left before rm
     grep -o "$T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf --one-file-system "$T"
+    [[ $had_run_containers == 1 ]] || rmdir /run/containers/networks /run/containers 2>/dev/null || true
   }
   trap cleanup EXIT
   mkdir -p "$T/root" "$T/runroot" "$T/tmp"

@@ -166,6 +166,22 @@ CmdResult Spawned::wait(std::chrono::milliseconds timeout) {
   return finish(pid_, pidfd_, out_, err_, timeout);
 }
 
+void sweep_stale_bundles() {
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator("/var/tmp", ec)) {
+    auto name = e.path().filename().string();
+    const std::string prefix = "berth-test-";
+    if (name.rfind(prefix, 0) != 0) continue;
+    // berth-test-<pid>-XXXXXX, whose pid is gone
+    size_t dash = name.find('-', prefix.size());
+    if (dash == std::string::npos) continue;
+    pid_t pid = pid_t(std::strtol(name.substr(prefix.size(), dash - prefix.size()).c_str(), nullptr, 10));
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (!mounts_containing(e.path().string()).empty()) continue;  // never rm across a mount
+    run_cmd({"rm", "-rf", "--one-file-system", e.path().string()});
+  }
+}
+
 void reap_orphans() {
   int st;
   while (waitpid(-1, &st, WNOHANG) > 0) {
@@ -249,8 +265,9 @@ std::atomic<int> bundle_counter{0};
 }  // namespace
 
 Bundle::Bundle(const std::string& name) {
-  char tmpl[] = "/var/tmp/berth-test-XXXXXX";
-  if (!mkdtemp(tmpl)) abort();
+  // the owner's pid in the name lets a later run sweep what a killed run left
+  std::string tmpl = "/var/tmp/berth-test-" + std::to_string(getpid()) + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) abort();
   dir = tmpl;
   chmod(dir.c_str(), 0755);  // a user-namespaced container must reach its rootfs
   rootfs = dir + "/rootfs";

@@ -71,6 +71,9 @@ class Spawned {
   bool waited_ = false;
 };
 
+// Removes /var/tmp/berth-test-<pid>-* bundles of test processes that died
+// before their cleanup ran (killed at a timeout).
+void sweep_stale_bundles();
 // Reaps every exited orphan adopted by the test process (the subreaper).
 void reap_orphans();
 // Mounts in this process's namespace whose target contains `needle`.

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "private mount namespace: %s (run the integration tests as root)\n", strerror(errno));
     return 1;
   }
+  berth::test::sweep_stale_bundles();
   ::testing::UnitTest::GetInstance()->listeners().Append(new LeakCheck);
   return RUN_ALL_TESTS();
 }
