@@ -95,7 +95,7 @@ CONF
 containerd)
   command -v containerd >/dev/null && command -v ctr >/dev/null || { echo "containerd not installed"; exit 77; }
   CD=$T/containerd
-  NS=berth-test
+  NS=berth-test-$$
   CTR=(ctr -a "$CD/containerd.sock" -n "$NS")
   cleanup() {
     for c in $("${CTR[@]}" containers ls -q 2>/dev/null); do
@@ -105,6 +105,9 @@ containerd)
     done
     "$SCRIPTS/containerd.sh" stop "$CD" || true
     rm -rf "/run/containerd/runc/$NS"
+    # containerd puts containers under /<namespace>/<id> and, like runc, leaves
+    # the namespace's cgroup behind: remove it (only when empty)
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do rmdir "$h$NS" 2>/dev/null || true; done
     # ctr and the shims make these on first use; remove them only when empty
     rmdir /run/containerd/runc /run/containerd/fifo /run/containerd/s /run/containerd 2>/dev/null || true
     grep -o "$T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
