@@ -186,7 +186,7 @@ Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const std::s
     BERTH_TRY_ASSIGN(path, resolve_dir(h, layout.mode, cgroups_path, container_id));
     auto has = [&](std::string_view c) { return !h.unified && std::ranges::find(h.controllers, c) != h.controllers.end(); };
     dirs.push_back({.mount_point = h.mount_point, .path = std::move(path), .cpuset = has("cpuset"),
-                    .freezer = has("freezer"), .pids = has("pids")});
+                    .freezer = has("freezer"), .pids = has("pids"), .unified = h.unified});
   }
   if (layout.mode == Mode::v2) return detail::new_v2_manager(std::move(dirs.front()));
   return detail::new_v1_manager(std::move(dirs));

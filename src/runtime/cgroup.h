@@ -5,8 +5,10 @@
 // v2 hosts must work too. Resource limits are applied in part 2.
 //
 // Lifecycle (what the container code calls, in order):
-//   create:  detect_layout() -> make_manager() -> create() -> [clone] ->
-//            add_process(child) -> save paths() in the state
+//   create:  detect_layout() -> make_manager() -> create() ->
+//            [clone3 into open_clone_target(); the child writes "0" to each of
+//            self_join_files()] -> save paths() in the state
+//   exec:    add_process(pid)
 //   kill:    load_manager(saved paths) -> signal_all(sig)   (kill --all)
 //   delete:  load_manager(saved paths) -> destroy()
 #pragma once
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace berth::runtime::cgroup {
 
@@ -79,8 +82,17 @@ class Manager {
   // failure the directories this call made are removed again.
   virtual Result<> create() = 0;
   // Moves `pid` into the container's cgroup in every hierarchy (one write of
-  // cgroup.procs each).
+  // cgroup.procs each). Writing another process's pid takes the kernel's
+  // global threadgroup lock, whose first taker after a quiet spell waits an RCU
+  // grace period (about 20 ms here): a new container enters at birth instead,
+  // with the two calls below.
   virtual Result<> add_process(pid_t pid) = 0;
+  // The cgroup2 directory (pure v2, or a hybrid's unified mount) for clone3's
+  // CLONE_INTO_CGROUP; an invalid fd when there is none. After create().
+  virtual Result<UniqueFd> open_clone_target() const = 0;
+  // The v1 "tasks" files a new process writes "0" to, to move itself: moving
+  // only the calling thread skips the global lock (the process has one thread).
+  virtual std::vector<std::string> self_join_files() const = 0;
   // Every pid in the container's cgroup and its sub-cgroups (v1: the pids
   // hierarchy if mounted, else the first).
   virtual Result<std::vector<pid_t>> pids() const = 0;

@@ -21,6 +21,7 @@ struct Dir {
   bool cpuset = false;   // v1 cpuset hierarchy: new cgroups need cpus/mems
   bool freezer = false;  // v1 freezer hierarchy
   bool pids = false;     // v1 pids hierarchy: preferred for listing
+  bool unified = false;  // a cgroup2 hierarchy (a hybrid host's "unified" mount)
 };
 
 std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs);

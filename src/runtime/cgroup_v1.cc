@@ -1,5 +1,6 @@
 // The v1 manager: one directory per mounted hierarchy (every controller,
 // name=systemd, and on a hybrid host the unified mount too).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,6 +45,19 @@ class V1Manager final : public Manager {
   Result<> add_process(pid_t pid) override {
     for (const auto& d : dirs_) BERTH_TRY(write_procs(d.path, pid));
     return {};
+  }
+
+  Result<UniqueFd> open_clone_target() const override {
+    for (const auto& d : dirs_)
+      if (d.unified) return open_file(d.path, O_PATH | O_DIRECTORY);
+    return UniqueFd();
+  }
+
+  std::vector<std::string> self_join_files() const override {
+    std::vector<std::string> files;
+    for (const auto& d : dirs_)
+      if (!d.unified) files.push_back(d.path + "/tasks");
+    return files;
   }
 
   Result<std::vector<pid_t>> pids() const override {

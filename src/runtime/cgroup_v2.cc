@@ -1,5 +1,6 @@
 // The v2 manager (pure v2 hosts): one directory in the unified hierarchy,
 // mounted wherever the layout says.
+#include <fcntl.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -25,6 +26,10 @@ class V2Manager final : public Manager {
   }
 
   Result<> add_process(pid_t pid) override { return write_procs(dir_.path, pid); }
+
+  Result<UniqueFd> open_clone_target() const override { return open_file(dir_.path, O_PATH | O_DIRECTORY); }
+
+  std::vector<std::string> self_join_files() const override { return {}; }
 
   Result<std::vector<pid_t>> pids() const override { return read_pids_recursive(dir_.path); }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
@@ -83,21 +84,13 @@ Result<> apply_process(const InitContext& ctx) {
   return {};
 }
 
-// Waits (once) until the runtime has moved this process into its cgroup.
-class CgroupWait {
- public:
-  explicit CgroupWait(const Channel& ch) : ch_(ch) {}
-  Result<> operator()() {
-    if (done_) return {};
-    BERTH_TRY(ch_.expect(kSyncInCgroup, "in cgroup"));
-    done_ = true;
-    return {};
-  }
-
- private:
-  const Channel& ch_;
-  bool done_ = false;
-};
+// Moves this (single-threaded) process into its v1 cgroups: writing "0" to
+// "tasks" moves the caller alone, without the global lock a pid written to
+// cgroup.procs takes (cgroup.h). Before the identity change: the files are root's.
+Result<> join_cgroups(const std::vector<std::string>& tasks_files) {
+  for (const auto& f : tasks_files) BERTH_TRY(with_context(write_file(f, "0"), "join cgroup"));
+  return {};
+}
 
 struct Prepared {
   std::string executable;
@@ -113,35 +106,26 @@ Result<Prepared> prepare(const InitContext& ctx) {
   // processes of a shared pid namespace from opening it (exec resets this).
   if (prctl(PR_SET_DUMPABLE, 0) < 0) return sys_error(errno, "set non-dumpable");
   BERTH_TRY(reset_signals());
+  BERTH_TRY(join_cgroups(ctx.cgroup_self_join));
 
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
   std::string state = std::move(go.text);
 
-  CgroupWait in_cgroup(*ctx.channel);
   if (plan.new_user) BERTH_TRY(become_root_in_userns());
-  if (plan.new_cgroup) {
-    // The namespace's root is the cgroup the process is in when it unshares.
-    BERTH_TRY(in_cgroup());
-    if (unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
-  }
+  // The namespace's root is the cgroup the process is in when it unshares.
+  if (plan.new_cgroup && unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
   if (!ctx.no_new_keyring) BERTH_TRY(join_session_keyring(ctx.id));
 
   log::debug("init: namespaces ready");
-  RootfsOptions rootfs = ctx.rootfs;
-  rootfs.before_cgroup_mount = [&in_cgroup]() { return in_cgroup(); };
-  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, rootfs));
+  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
   log::debug("init: rootfs prepared");
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
-    BERTH_TRY(in_cgroup());  // consumes kSyncInCgroup, queued before the hooks' reply
     BERTH_TRY(ctx.channel->send(kSyncRuntimeHooks));
     BERTH_TRY(ctx.channel->expect(kSyncHooksDone, "hooks done"));
   }
-  if (spec.hooks && !spec.hooks->create_container.empty()) {
-    BERTH_TRY(in_cgroup());
-    BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
-  }
+  if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
   if (!plan.joins_mount) {
-    BERTH_TRY(enter_rootfs(rootfs));
+    BERTH_TRY(enter_rootfs(ctx.rootfs));
     BERTH_TRY(finalize_rootfs(spec));
   } else {
     BERTH_TRY(apply_hostname(spec));
@@ -151,7 +135,6 @@ Result<Prepared> prepare(const InitContext& ctx) {
   const auto& proc = *spec.process;
   if (proc.terminal) BERTH_TRY(setup_terminal(ctx));
   BERTH_TRY_ASSIGN(path, find_executable(proc.args[0], proc.env));
-  BERTH_TRY(in_cgroup());
   BERTH_TRY(apply_process(ctx));
   return Prepared{std::move(path), std::move(state)};
 }

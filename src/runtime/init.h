@@ -24,7 +24,6 @@ enum SyncMessage : uint32_t {
   kSyncPty,             // init -> runtime: the pty master follows as an SCM_RIGHTS record
   kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo
   kSyncChildPid,        // intermediate -> runtime: value = the init's pid
-  kSyncInCgroup,        // runtime -> init: the init is in the container's cgroup
 };
 
 struct InitContext {
@@ -33,6 +32,8 @@ struct InitContext {
   RootfsOptions rootfs;
   const Channel* channel = nullptr;
   const UniqueFd* fifo = nullptr;  // O_PATH to exec.fifo
+  const UniqueFd* cgroup2_dir = nullptr;      // clone3 CLONE_INTO_CGROUP target (may be invalid)
+  std::vector<std::string> cgroup_self_join;  // v1 "tasks" files the init moves itself with
   std::string id;
   InheritedFds inherited;  // fds 3.. passed on (LISTEN_FDS, --preserve-fds)
   bool no_new_keyring = false;

@@ -109,6 +109,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     if (!made) return std::unexpected(std::move(made).error());
     cgroups = std::move(*made);
   }
+  BERTH_TRY(cgroups->create());
+  rollback.set_cgroup(cgroups.get());
+  BERTH_TRY_ASSIGN(cgroup2_dir, cgroups->open_clone_target());
 
   BERTH_TRY_ASSIGN(channels, Channel::make_pair());
   auto& [parent_end, child_end] = channels;
@@ -125,6 +128,8 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.rootfs.cgroup_paths = cgroups->paths();
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
+  ctx.cgroup2_dir = &cgroup2_dir;
+  ctx.cgroup_self_join = cgroups->self_join_files();
   ctx.id = opts.id;
   ctx.inherited = std::move(inherited);
   ctx.no_new_keyring = opts.no_new_keyring;
@@ -147,14 +152,6 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
-  // Making the cgroup and the first cgroup.procs write (an RCU grace period)
-  // take about 1.5 ms: the init mounts its rootfs meanwhile and waits only
-  // where it must (init.cc: CgroupWait).
-  BERTH_TRY(cgroups->create());
-  rollback.set_cgroup(cgroups.get());
-  BERTH_TRY(cgroups->add_process(pid));
-  BERTH_TRY(parent_end.send(kSyncInCgroup));
-  log::debug("create {}: init in cgroup", opts.id);
 
   Launched out;
   for (;;) {

@@ -18,9 +18,14 @@ namespace berth::runtime {
 namespace {
 
 // clone3 without a new stack: fork semantics, plus namespaces in one call.
-pid_t clone_process(uint64_t flags) {
+pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir = nullptr) {
   struct clone_args args;
   std::memset(&args, 0, sizeof args);
+  if (cgroup2_dir && cgroup2_dir->valid()) {
+    // Born in its cgroup2 directory: no cgroup.procs write (and its lock) later.
+    flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup2_dir->get());
+  }
   args.flags = flags;
   // With CLONE_PARENT the child inherits the caller's exit signal; clone3
   // rejects an explicit one.
@@ -39,7 +44,7 @@ pid_t clone_process(uint64_t flags) {
     if (unshare(CLONE_NEWTIME) < 0) fail(Error(errno, "unshare time namespace"));
     if (auto r = write_time_offsets(ctx.spec->linux->time_offsets); !r) fail(r.error());
   }
-  pid_t pid = clone_process(static_cast<uint64_t>(plan.clone_flags) | CLONE_PARENT);
+  pid_t pid = clone_process(static_cast<uint64_t>(plan.clone_flags) | CLONE_PARENT, ctx.cgroup2_dir);
   if (pid < 0) fail(Error(errno, "clone container init"));
   if (pid == 0) container_init(ctx);
   (void)ctx.channel->send(kSyncChildPid, pid);
@@ -51,7 +56,7 @@ pid_t clone_process(uint64_t flags) {
 Result<pid_t> spawn_init(const InitContext& ctx, const Channel& parent_end) {
   const auto& plan = *ctx.plan;
   if (!plan.needs_intermediate()) {
-    pid_t pid = clone_process(static_cast<uint64_t>(plan.clone_flags));
+    pid_t pid = clone_process(static_cast<uint64_t>(plan.clone_flags), ctx.cgroup2_dir);
     if (pid < 0) return sys_error(errno, "clone container init");
     if (pid == 0) container_init(ctx);
     return pid;
