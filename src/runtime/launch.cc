@@ -191,7 +191,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 Result<> destroy_container(const StateStore& store, const ContainerRecord& rec) {
   if (!rec.cgroup_paths.empty()) {
     BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(rec.cgroup_paths));
-    (void)cgroups->signal_all(SIGKILL);
+    // Freezing to kill stragglers is work only a non-empty cgroup needs.
+    auto left = cgroups->pids();
+    if (!left || !left->empty()) (void)cgroups->signal_all(SIGKILL);
     BERTH_TRY(cgroups->destroy());
   }
   return store.remove(rec.id);

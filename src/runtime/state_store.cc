@@ -109,18 +109,23 @@ Result<std::vector<std::string>> StateStore::list_ids() const {
 
 Result<> StateStore::remove(const std::string& id) const {
   std::string d = dir(id);
-  for (const char* f : {"state.json", "config.json", "exec.fifo", "lock", "state.json.tmp"})
+  for (const char* f : {"state.json", "config.json", "exec.fifo", "state.json.tmp"})
     ::unlink((d + "/" + f).c_str());
   if (::rmdir(d.c_str()) < 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", d);
   return {};
 }
 
 Result<UniqueFd> StateStore::lock(const std::string& id) const {
-  BERTH_TRY_ASSIGN(fd, open_file(dir(id) + "/lock", O_RDWR | O_CREAT, 0600));
-  while (::flock(fd.get(), LOCK_EX) < 0) {
+  // flock on the directory itself: no lock file to create and delete.
+  auto fd = open_file(dir(id), O_RDONLY | O_DIRECTORY);
+  if (!fd) {
+    if (fd.error().code() == ENOENT) return sys_error(ENOENT, "container \"{}\" does not exist", id);
+    return std::unexpected(std::move(fd).error());
+  }
+  while (::flock(fd->get(), LOCK_EX) < 0) {
     if (errno != EINTR) return sys_error(errno, "lock container \"{}\"", id);
   }
-  return fd;
+  return std::move(*fd);
 }
 
 uint64_t process_start_time(pid_t pid) {

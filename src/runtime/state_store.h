@@ -4,7 +4,7 @@
 //   <root>/<id>/state.json   ContainerRecord (version 1), tmp+fsync+rename
 //   <root>/<id>/config.json  the config the container was created from (hooks at delete)
 //   <root>/<id>/exec.fifo    present between create and start: init blocks on it
-//   <root>/<id>/lock         flock'ed by every command acting on the container
+//   <root>/<id>/             flock'ed by every command acting on the container
 #pragma once
 
 #include <sys/types.h>
