@@ -82,24 +82,37 @@ Result<> refuse_symlink_destination(const RootfsContext& ctx, const std::string&
   return {};
 }
 
+struct BindEnds {
+  UniqueFd source;
+  UniqueFd target;
+};
+
+// Opens a bind mount's source and makes its target inside the root: a
+// directory for a directory, an empty file for anything else.
+Result<BindEnds> open_bind_ends(RootfsContext& ctx, const std::string& source, const std::string& dest,
+                                const char* what) {
+  int sfd = ::open(source.c_str(), O_PATH | O_CLOEXEC);
+  if (sfd < 0) return sys_error(errno, "open {}\"{}\"", what, source);
+  BindEnds ends{UniqueFd(sfd), {}};
+  struct stat st {};
+  if (::fstat(ends.source.get(), &st) < 0) return sys_error(errno, "stat {}\"{}\"", what, source);
+  if (S_ISDIR(st.st_mode)) {
+    BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, dest));
+    ends.target = std::move(dir);
+  } else {
+    BERTH_TRY_ASSIGN(file, create_file_in_root(ctx.root, dest));
+    ends.target = std::move(file);
+  }
+  return ends;
+}
+
 Result<> mount_bind(RootfsContext& ctx, const oci::Mount& m, const MountOptions& o, const std::string& dest) {
   if (m.source.empty()) return error("bind mount without a source");
   std::string source = m.source;
   if (source.front() != '/') source = ctx.opts.bundle + "/" + source;
-  int sfd = ::open(source.c_str(), O_PATH | O_CLOEXEC);
-  if (sfd < 0) return sys_error(errno, "open bind source \"{}\"", source);
-  UniqueFd src(sfd);
-  struct stat st {};
-  if (::fstat(src.get(), &st) < 0) return sys_error(errno, "stat bind source \"{}\"", source);
-
-  UniqueFd target;
-  if (S_ISDIR(st.st_mode)) {
-    BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, dest));
-    target = std::move(dir);
-  } else {
-    BERTH_TRY_ASSIGN(file, create_file_in_root(ctx.root, dest));
-    target = std::move(file);
-  }
+  BERTH_TRY_ASSIGN(ends, open_bind_ends(ctx, source, dest, "bind source "));
+  UniqueFd& src = ends.source;
+  UniqueFd& target = ends.target;
   BERTH_TRY(check_proc_destination(ctx, m, target, &src));
   BERTH_TRY(sys_mount(fd_path(src).c_str(), fd_path(target), nullptr, MS_BIND | (o.recursive ? MS_REC : 0),
                       nullptr, fmt::format("bind \"{}\" on \"{}\"", source, dest)));
@@ -210,19 +223,9 @@ Result<> remount_bind(const UniqueFd& mount, unsigned long flags, std::string_vi
 
 Result<UniqueFd> bind_host_path(RootfsContext& ctx, const std::string& source, const std::string& dest,
                                 bool recursive, unsigned long flags) {
-  int sfd = ::open(source.c_str(), O_PATH | O_CLOEXEC);
-  if (sfd < 0) return sys_error(errno, "open \"{}\"", source);
-  UniqueFd src(sfd);
-  struct stat st {};
-  if (::fstat(src.get(), &st) < 0) return sys_error(errno, "stat \"{}\"", source);
-  UniqueFd target;
-  if (S_ISDIR(st.st_mode)) {
-    BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, dest));
-    target = std::move(dir);
-  } else {
-    BERTH_TRY_ASSIGN(file, create_file_in_root(ctx.root, dest));
-    target = std::move(file);
-  }
+  BERTH_TRY_ASSIGN(ends, open_bind_ends(ctx, source, dest, ""));
+  UniqueFd& src = ends.source;
+  UniqueFd& target = ends.target;
   BERTH_TRY(sys_mount(fd_path(src).c_str(), fd_path(target), nullptr, MS_BIND | (recursive ? MS_REC : 0), nullptr,
                       fmt::format("bind \"{}\" on \"{}\"", source, dest)));
   BERTH_TRY_ASSIGN(mounted, open_in_root(ctx.root, dest, O_PATH));
