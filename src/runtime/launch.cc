@@ -129,7 +129,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
   ctx.cgroup2_dir = &cgroup2_dir;
-  ctx.cgroup_self_join = cgroups->self_join_files();
+  // A joined mount namespace may not show the host's cgroupfs: then the
+  // runtime moves the init itself (add_process below).
+  if (!plan.joins_mount) ctx.cgroup_self_join = cgroups->self_join_files();
   ctx.id = opts.id;
   ctx.inherited = std::move(inherited);
   ctx.no_new_keyring = opts.no_new_keyring;
@@ -149,6 +151,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   rec.annotations = spec.annotations;
   rec.cgroup_paths = cgroups->paths();
 
+  if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
