@@ -177,9 +177,13 @@ void container_init(const InitContext& ctx) {
 
   // The exec fifo is reopened through /proc: the state dir is not visible
   // after pivot_root, and the open blocks until `start` opens the other end.
+  // Where /proc/self is not ours (no /proc, or a joined mount namespace whose
+  // /proc shows another pid namespace), it is opened beneath the state dir's
+  // fd instead, which needs the state dir's permissions (a root process).
   std::string fifo = "/proc/self/fd/" + std::to_string(ctx.fifo->get());
-  if (access(fifo.c_str(), F_OK) < 0)
-    fail(ctx, Error(errno, "exec fifo \"" + fifo + "\": is /proc mounted in the container?"));
+  bool via_proc = access(fifo.c_str(), F_OK) == 0;
+  if (!via_proc && faccessat(ctx.state_dir->get(), "exec.fifo", W_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    fail(ctx, Error(errno, "exec fifo: neither \"" + fifo + "\" (is /proc mounted in the container?) nor the state directory is usable"));
 
   // Every fd not passed on closes at exec.
   if (auto r = mark_cloexec_from(3, ctx.inherited.keep); !r) fail(ctx, r.error());
@@ -189,7 +193,8 @@ void container_init(const InitContext& ctx) {
 
   // `start` reads "0", then waits for EOF: the fd closes at a successful
   // exec, or carries the error of a startContainer hook or of exec itself.
-  int wfd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  int wfd = via_proc ? open(fifo.c_str(), O_WRONLY | O_CLOEXEC)
+                    : openat(ctx.state_dir->get(), "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (wfd < 0 || write(wfd, "0", 1) != 1) {
     log::error("open exec fifo: {}", strerror(errno));
     _exit(1);

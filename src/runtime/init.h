@@ -31,7 +31,8 @@ struct InitContext {
   const NamespacePlan* plan = nullptr;
   RootfsOptions rootfs;
   const Channel* channel = nullptr;
-  const UniqueFd* fifo = nullptr;  // O_PATH to exec.fifo
+  const UniqueFd* fifo = nullptr;       // O_PATH to exec.fifo
+  const UniqueFd* state_dir = nullptr;  // O_PATH to the container's state dir
   const UniqueFd* cgroup2_dir = nullptr;      // clone3 CLONE_INTO_CGROUP target (may be invalid)
   std::vector<std::string> cgroup_self_join;  // v1 "tasks" files the init moves itself with
   std::string id;

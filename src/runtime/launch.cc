@@ -102,6 +102,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   Rollback rollback(store, opts.id);
   if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
   BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
+  BERTH_TRY_ASSIGN(state_dir, open_file(store.dir(opts.id), O_PATH | O_DIRECTORY));
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
   {
@@ -128,6 +129,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.rootfs.cgroup_paths = cgroups->paths();
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
+  ctx.state_dir = &state_dir;
   ctx.cgroup2_dir = &cgroup2_dir;
   // A joined mount namespace may not show the host's cgroupfs: then the
   // runtime moves the init itself (add_process below).

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "harness.h"
@@ -69,6 +70,24 @@ TEST(Namespaces, JoinByPathOfAnotherContainer) {
   EXPECT_EQ(j["namespaces"]["uts"], target("uts"));
   EXPECT_NE(j["namespaces"]["net"], host_ns("net"));
   EXPECT_EQ(j["hostname"], a.config["hostname"]) << "joined uts: the other container's hostname";
+}
+
+// Joins the mount namespace of a running container: the process sees that
+// container's rootfs (no rootfs of its own is set up), and create/start still
+// work although /proc there belongs to the other container's pid namespace.
+TEST(Namespaces, JoinMountNamespaceOfAnotherContainer) {
+  Bundle a;
+  a.checker_args({"sleep", "30"});
+  ASSERT_EQ(a.run({"--detach"}).status, 0);
+  int pid = (*a.state())["pid"];
+  std::string marker = "/joined-mount-marker";
+  std::ofstream(a.dir + "/rootfs" + marker) << "a";
+
+  Bundle b;
+  b.add_namespace("mount", "/proc/" + std::to_string(pid) + "/ns/mnt");
+  b.set_args({"/bin/sh", "-c", "test -f " + marker});
+  auto r = b.run();
+  EXPECT_EQ(r.status, 0) << r.describe();
 }
 
 // Joins a named network namespace made by `ip netns add`.
