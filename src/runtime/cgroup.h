@@ -5,8 +5,8 @@
 // v2 hosts must work too. Resource limits are applied in part 2.
 //
 // Lifecycle (what the container code calls, in order):
-//   create:  detect_layout() -> make_manager() -> create() ->
-//            [clone3 into open_clone_target(); the child writes "0" to each of
+//   create:  detect_layout() -> make_manager() -> open_clone_target() ->
+//            [clone3 into it] -> create() -> [the child writes "0" to each of
 //            self_join_files()] -> save paths() in the state
 //   exec:    add_process(pid)
 //   kill:    load_manager(saved paths) -> signal_all(sig)   (kill --all)
@@ -88,7 +88,9 @@ class Manager {
   // with the two calls below.
   virtual Result<> add_process(pid_t pid) = 0;
   // The cgroup2 directory (pure v2, or a hybrid's unified mount) for clone3's
-  // CLONE_INTO_CGROUP; an invalid fd when there is none. After create().
+  // CLONE_INTO_CGROUP, made if missing (create() reuses it); an invalid fd
+  // when there is none. The v1 directories can then be made while the child
+  // already runs.
   virtual Result<UniqueFd> open_clone_target() const = 0;
   // The v1 "tasks" files a new process writes "0" to, to move itself: moving
   // only the calling thread skips the global lock (the process has one thread).

@@ -173,4 +173,13 @@ Result<> remove_cgroup(const std::string& dir) {
   }
 }
 
+Result<UniqueFd> make_and_open(const Dir& dir) {
+  std::vector<std::string> created;
+  if (auto r = make_dirs(dir.path, dir.mount_point, created); !r) {
+    remove_created(created);
+    return std::unexpected(std::move(r).error());
+  }
+  return open_file(dir.path, O_PATH | O_DIRECTORY);
+}
+
 }  // namespace berth::runtime::cgroup::detail

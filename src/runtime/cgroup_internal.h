@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 #include "runtime/cgroup.h"
 
 namespace berth::runtime::cgroup::detail {
@@ -51,5 +52,8 @@ Result<bool> wait_for_content(const std::string& path, std::string_view want);
 Result<> remove_cgroup(const std::string& dir);
 
 std::string parent_dir(const std::string& path);
+
+// mkdir -p of a cgroup directory (kept when it exists), then an O_PATH fd to it.
+Result<UniqueFd> make_and_open(const Dir& dir);
 
 }  // namespace berth::runtime::cgroup::detail

@@ -97,6 +97,7 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
   const cgroup::Layout* layout = ctx.opts.cgroup_layout;
   if (!layout) return error("a cgroup mount needs the host's cgroup layout (RootfsOptions::cgroup_layout)");
   (void)m;
+  if (ctx.opts.before_cgroup_mount) BERTH_TRY(ctx.opts.before_cgroup_mount());
 
   if (layout->mode == cgroup::Mode::v2) {
     for (const auto& h : layout->hierarchies) {

@@ -49,7 +49,7 @@ class V1Manager final : public Manager {
 
   Result<UniqueFd> open_clone_target() const override {
     for (const auto& d : dirs_)
-      if (d.unified) return open_file(d.path, O_PATH | O_DIRECTORY);
+      if (d.unified) return make_and_open(d);
     return UniqueFd();
   }
 

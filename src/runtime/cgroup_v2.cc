@@ -27,7 +27,7 @@ class V2Manager final : public Manager {
 
   Result<> add_process(pid_t pid) override { return write_procs(dir_.path, pid); }
 
-  Result<UniqueFd> open_clone_target() const override { return open_file(dir_.path, O_PATH | O_DIRECTORY); }
+  Result<UniqueFd> open_clone_target() const override { return make_and_open(dir_); }
 
   std::vector<std::string> self_join_files() const override { return {}; }
 

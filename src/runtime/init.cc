@@ -84,13 +84,26 @@ Result<> apply_process(const InitContext& ctx) {
   return {};
 }
 
-// Moves this (single-threaded) process into its v1 cgroups: writing "0" to
-// "tasks" moves the caller alone, without the global lock a pid written to
-// cgroup.procs takes (cgroup.h). Before the identity change: the files are root's.
-Result<> join_cgroups(const std::vector<std::string>& tasks_files) {
-  for (const auto& f : tasks_files) BERTH_TRY(with_context(write_file(f, "0"), "join cgroup"));
-  return {};
-}
+// Moves this (single-threaded) process into its v1 cgroups once the runtime
+// has made them (it does so while this process mounts its rootfs). Writing
+// "0" to "tasks" moves the caller alone, without the global lock a pid
+// written to cgroup.procs takes (cgroup.h). Needs root's credentials: the
+// files are root's.
+class CgroupJoin {
+ public:
+  explicit CgroupJoin(const InitContext& ctx) : ctx_(ctx) {}
+  Result<> operator()() {
+    if (done_) return {};
+    BERTH_TRY(ctx_.channel->expect(kSyncCgroupsReady, "cgroups ready"));
+    for (const auto& f : ctx_.cgroup_self_join) BERTH_TRY(with_context(write_file(f, "0"), "join cgroup"));
+    done_ = true;
+    return {};
+  }
+
+ private:
+  const InitContext& ctx_;
+  bool done_ = false;
+};
 
 struct Prepared {
   std::string executable;
@@ -106,26 +119,36 @@ Result<Prepared> prepare(const InitContext& ctx) {
   // processes of a shared pid namespace from opening it (exec resets this).
   if (prctl(PR_SET_DUMPABLE, 0) < 0) return sys_error(errno, "set non-dumpable");
   BERTH_TRY(reset_signals());
-  BERTH_TRY(join_cgroups(ctx.cgroup_self_join));
 
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
   std::string state = std::move(go.text);
 
+  CgroupJoin join_cgroups(ctx);
+  // In cgroups before: the ids of a user namespace can't write root's files,
+  // and a cgroup namespace's root is the cgroup the process unshares in.
+  if (plan.new_user || plan.new_cgroup) BERTH_TRY(join_cgroups());
   if (plan.new_user) BERTH_TRY(become_root_in_userns());
-  // The namespace's root is the cgroup the process is in when it unshares.
   if (plan.new_cgroup && unshare(CLONE_NEWCGROUP) < 0) return sys_error(errno, "unshare cgroup namespace");
   if (!ctx.no_new_keyring) BERTH_TRY(join_session_keyring(ctx.id));
 
   log::debug("init: namespaces ready");
-  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
+  RootfsOptions rootfs = ctx.rootfs;
+  rootfs.before_cgroup_mount = [&join_cgroups]() { return join_cgroups(); };
+  if (!plan.joins_mount) BERTH_TRY(prepare_rootfs(spec, rootfs));
   log::debug("init: rootfs prepared");
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
+    BERTH_TRY(join_cgroups());  // hooks see the container in its cgroups
     BERTH_TRY(ctx.channel->send(kSyncRuntimeHooks));
     BERTH_TRY(ctx.channel->expect(kSyncHooksDone, "hooks done"));
   }
-  if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
+  if (spec.hooks && !spec.hooks->create_container.empty()) {
+    BERTH_TRY(join_cgroups());
+    BERTH_TRY(run_hooks(spec.hooks->create_container, state, "createContainer"));
+  }
+  // Last chance: the host's cgroupfs is out of sight after pivot_root.
+  BERTH_TRY(join_cgroups());
   if (!plan.joins_mount) {
-    BERTH_TRY(enter_rootfs(ctx.rootfs));
+    BERTH_TRY(enter_rootfs(rootfs));
     BERTH_TRY(finalize_rootfs(spec));
   } else {
     BERTH_TRY(apply_hostname(spec));

@@ -24,6 +24,7 @@ enum SyncMessage : uint32_t {
   kSyncPty,             // init -> runtime: the pty master follows as an SCM_RIGHTS record
   kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo
   kSyncChildPid,        // intermediate -> runtime: value = the init's pid
+  kSyncCgroupsReady,    // runtime -> init: the cgroup dirs exist (and a joined-mount init is in them)
 };
 
 struct InitContext {

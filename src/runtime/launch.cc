@@ -98,6 +98,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 
   log::debug("create {}: config parsed", opts.id);
   BERTH_TRY(store.create_dir(opts.id));
+  log::debug("create {}: state dir made", opts.id);
   std::unique_ptr<cgroup::Manager> cgroups;  // outlives the rollback that may destroy it
   Rollback rollback(store, opts.id);
   if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
@@ -110,7 +111,6 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     if (!made) return std::unexpected(std::move(made).error());
     cgroups = std::move(*made);
   }
-  BERTH_TRY(cgroups->create());
   rollback.set_cgroup(cgroups.get());
   BERTH_TRY_ASSIGN(cgroup2_dir, cgroups->open_clone_target());
 
@@ -153,10 +153,15 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   rec.annotations = spec.annotations;
   rec.cgroup_paths = cgroups->paths();
 
-  if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
   BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
+  // The v1 directories are made while the init mounts its rootfs; it joins
+  // them when it must (init.cc: CgroupJoin).
+  BERTH_TRY(cgroups->create());
+  if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
+  BERTH_TRY(parent_end.send(kSyncCgroupsReady));
+  log::debug("create {}: cgroups ready", opts.id);
 
   Launched out;
   for (;;) {

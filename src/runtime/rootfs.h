@@ -4,6 +4,7 @@
 // symlink that leaves it; /proc and /sys targets that are symlinks are refused.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -26,6 +27,9 @@ struct RootfsOptions {
   // has no cgroup namespace. Empty: read from /proc/self/cgroup (the child
   // must already be in its cgroup).
   std::map<std::string, std::string> cgroup_paths;
+  // Called before a "cgroup" mount: the runtime makes the container's v1
+  // cgroups while the init mounts its rootfs, so the init waits here for them.
+  std::function<Result<>()> before_cgroup_mount;
 };
 
 // Everything before pivot_root: rootfs propagation and bind, config mounts in

@@ -97,6 +97,25 @@ TEST(Cgroups, NestedPathCreatesParents) {
   for (auto& h : hierarchies()) EXPECT_FALSE(fs::exists(h + path)) << "left behind after run: " << h + path;
 }
 
+// Without a cgroup mount (containerd's default spec has none) the process
+// must still be in its cgroup in every hierarchy.
+TEST(Cgroups, InCgroupWithoutCgroupMount) {
+  Bundle b;
+  std::string path = "/" + b.id;
+  CgroupCleanup cleanup{path};
+  b.config["linux"]["cgroupsPath"] = path;
+  auto& mounts = b.config["mounts"];
+  for (auto it = mounts.begin(); it != mounts.end();) {
+    if (it->value("type", "") == "cgroup") it = mounts.erase(it);
+    else ++it;
+  }
+  auto j = b.check({"cat", "/proc/self/cgroup"});
+  std::istringstream lines(j["content"].get<std::string>());
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) EXPECT_EQ(line.substr(line.rfind(':') + 1), path) << line;
+  EXPECT_GT(n, 0);
+}
+
 TEST(Cgroups, ForceDeleteRemovesCgroup) {
   Bundle b;
   std::string path = "/" + b.id;
