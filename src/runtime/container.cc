@@ -113,13 +113,10 @@ Result<> Runtime::create(const CreateOptions& opts) {
   return {};
 }
 
-Result<> Runtime::start(const std::string& id) {
-  BERTH_TRY_ASSIGN(lock, store_.lock(id));
-  BERTH_TRY_ASSIGN(c, info(id));
-  if (c.status != oci::Status::created)
-    return error("cannot start container \"{}\": it is {}, not created", id, oci::status_name(c.status));
-  BERTH_TRY_ASSIGN(pidfd, pidfd_of(c.record));
-  std::string fifo_path = store_.fifo_path(id);
+Result<> release_init(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks) {
+  const std::string& id = rec.id;
+  BERTH_TRY_ASSIGN(pidfd, pidfd_of(rec));
+  std::string fifo_path = store.fifo_path(id);
   // Non-blocking open of the read end: the init blocked in its open for
   // writing wakes up, writes one byte and goes on to exec.
   BERTH_TRY_ASSIGN(fifo, open_file(fifo_path, O_RDONLY | O_NONBLOCK));
@@ -149,11 +146,30 @@ Result<> Runtime::start(const std::string& id) {
     }
     if (!failure.empty()) return error("cannot start container \"{}\": {}", id, failure);
   }
-  if (auto hooks = saved_hooks(store_, id); hooks && !hooks->poststart.empty()) {
-    std::string st = hook_state_json(c.record, oci::Status::running);
+  if (hooks && !hooks->poststart.empty()) {
+    std::string st = hook_state_json(rec, oci::Status::running);
     if (auto r = run_hooks(hooks->poststart, st, "poststart"); !r) log::warn("{}", r.error().what());
   }
   return {};
+}
+
+Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks) {
+  BERTH_TRY(destroy_container(store, rec));
+  log::debug("delete {}: cgroup and state removed", rec.id);
+  if (hooks && !hooks->poststop.empty()) {
+    std::string st = hook_state_json(rec, oci::Status::stopped);
+    if (auto r = run_hooks(hooks->poststop, st, "poststop"); !r) log::warn("{}", r.error().what());
+  }
+  return {};
+}
+
+Result<> Runtime::start(const std::string& id) {
+  BERTH_TRY_ASSIGN(lock, store_.lock(id));
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (c.status != oci::Status::created)
+    return error("cannot start container \"{}\": it is {}, not created", id, oci::status_name(c.status));
+  auto hooks = saved_hooks(store_, id);
+  return release_init(store_, c.record, hooks ? &*hooks : nullptr);
 }
 
 Result<> Runtime::kill(const std::string& id, int signal, bool all) {
@@ -185,13 +201,7 @@ Result<> Runtime::remove(const std::string& id, bool force) {
   }
   auto hooks = saved_hooks(store_, id);
   log::debug("delete {}: process gone", id);
-  BERTH_TRY(destroy_container(store_, c.record));
-  log::debug("delete {}: cgroup and state removed", id);
-  if (hooks && !hooks->poststop.empty()) {
-    std::string st = hook_state_json(c.record, oci::Status::stopped);
-    if (auto r = run_hooks(hooks->poststop, st, "poststop"); !r) log::warn("{}", r.error().what());
-  }
-  return {};
+  return delete_stopped(store_, c.record, hooks ? &*hooks : nullptr);
 }
 
 }  // namespace berth::runtime

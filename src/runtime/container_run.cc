@@ -136,9 +136,15 @@ Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
   if (sigfd < 0) return sys_error(errno, "signalfd");
   UniqueFd sigfd_owner(sigfd);
 
-  if (auto r = start(id); !r) {
-    (void)remove(id, true);
-    return std::unexpected(std::move(r).error());
+  // The record and hooks are in hand: no state or config to read back.
+  const oci::Hooks* hooks = c.spec.hooks ? &*c.spec.hooks : nullptr;
+  {
+    BERTH_TRY_ASSIGN(lock, store_.lock(id));
+    if (auto r = release_init(store_, c.record, hooks); !r) {
+      lock.reset();
+      (void)remove(id, true);
+      return std::unexpected(std::move(r).error());
+    }
   }
   if (detach) {
     sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -147,7 +153,10 @@ Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
   auto code = supervise(c.record.pid, signals, sigfd, c.pty_master);
   log::debug("run {}: process exited", id);
   c.pty_master.reset();
-  if (auto r = remove(id, true); !r) log::warn("delete container \"{}\": {}", id, r.error().what());
+  // supervise() reaped the process: only the teardown of delete is left.
+  auto lock = store_.lock(id);
+  auto r = lock ? delete_stopped(store_, c.record, hooks) : Result<>(std::unexpected(lock.error()));
+  if (!r) log::warn("delete container \"{}\": {}", id, r.error().what());
   sigprocmask(SIG_SETMASK, &old, nullptr);
   return code;
 }

@@ -28,4 +28,12 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 // cgroup, remove it, remove the state dir.
 Result<> destroy_container(const StateStore& store, const ContainerRecord& rec);
 
+// start's work on a created container, for a caller that holds its lock:
+// releases the init through the exec fifo, reports a failed exec, runs
+// poststart hooks. `run` passes the hooks it has in memory.
+Result<> release_init(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks);
+// delete's work on a container whose process is gone: destroy_container,
+// then poststop hooks (failures only warn).
+Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks);
+
 }  // namespace berth::runtime
