@@ -151,7 +151,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   rec.created = rfc3339_now();
   rec.owner = getuid();
   rec.annotations = spec.annotations;
-  rec.cgroup_paths = cgroups->paths();
+  rec.cgroup_paths = ctx.rootfs.cgroup_paths;
 
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
