@@ -79,7 +79,6 @@ Result<NamespacePlan> plan_namespaces(const oci::Linux& linux) {
   }
   plan.new_user = plan.clone_flags & CLONE_NEWUSER;
   plan.new_mount = plan.clone_flags & CLONE_NEWNS;
-  plan.new_pid = plan.clone_flags & CLONE_NEWPID;
   std::stable_sort(plan.joins.begin(), plan.joins.end(),
                    [](const auto& a, const auto& b) { return join_rank(a.type) < join_rank(b.type); });
   return plan;

@@ -27,7 +27,6 @@ struct NamespacePlan {
   int clone_flags = 0;
   bool new_user = false;
   bool new_mount = false;
-  bool new_pid = false;
   bool new_cgroup = false;
   bool new_time = false;
   bool joins_mount = false;

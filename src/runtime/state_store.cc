@@ -54,8 +54,7 @@ Result<> StateStore::save(const ContainerRecord& r) const {
             {"created", r.created},
             {"owner", r.owner},
             {"annotations", r.annotations},
-            {"cgroup_paths", r.cgroup_paths},
-            {"paused", r.paused}};
+            {"cgroup_paths", r.cgroup_paths}};
   // Container state dies with the containers at reboot: atomic, not durable.
   return write_file_atomic(dir(r.id) + "/state.json", j.dump(), 0600, Durability::volatile_);
 }
@@ -83,7 +82,6 @@ Result<ContainerRecord> StateStore::load(const std::string& id) const {
     r.owner = j.at("owner").get<uid_t>();
     r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
     r.cgroup_paths = j.at("cgroup_paths").get<std::map<std::string, std::string>>();
-    r.paused = j.value("paused", false);
   } catch (const json::exception& e) {
     return error("parse \"{}\": {}", path, e.what());
   }
@@ -155,7 +153,6 @@ uint64_t process_start_time(pid_t pid) {
 oci::Status container_status(const StateStore& store, const ContainerRecord& rec) {
   if (rec.pid <= 0 || process_start_time(rec.pid) != rec.pid_start_time) return oci::Status::stopped;
   if (::access(store.fifo_path(rec.id).c_str(), F_OK) == 0) return oci::Status::created;
-  if (rec.paused) return oci::Status::paused;
   return oci::Status::running;
 }
 

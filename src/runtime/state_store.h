@@ -31,7 +31,6 @@ struct ContainerRecord {
   uid_t owner = 0;
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> cgroup_paths;
-  bool paused = false;
 };
 
 class StateStore {
@@ -62,7 +61,8 @@ Result<> validate_id(const std::string& id);
 // The start time of a live pid, or 0 when the process is gone.
 uint64_t process_start_time(pid_t pid);
 
-// created / running / stopped / paused, from the record and the live system.
+// created / running / stopped, from the record and the live system (paused
+// comes with the pause verb, part 2).
 oci::Status container_status(const StateStore& store, const ContainerRecord& rec);
 
 // The runtime-spec state document (hooks' stdin).
