@@ -18,6 +18,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <condition_variable>
 #include <sstream>
@@ -101,6 +102,11 @@ pid_t spawn(const std::vector<std::string>& argv, const CmdOptions& opts, int ou
   return pid;
 }
 
+// Statuses of children that reap_orphans() reaped before their owner waited:
+// a `run` that exits while another command's finish() sweeps up orphans.
+std::mutex g_reaped_mutex;
+std::map<pid_t, int> g_reaped;
+
 CmdResult finish(pid_t pid, int pidfd, int out, int err, std::chrono::milliseconds timeout) {
   CmdResult r;
   struct pollfd p = {pidfd, POLLIN, 0};
@@ -109,7 +115,15 @@ CmdResult finish(pid_t pid, int pidfd, int out, int err, std::chrono::millisecon
     r.timed_out = true;
   }
   int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  pid_t got;
+  while ((got = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {
+  }
+  if (got < 0 && errno == ECHILD) {
+    std::lock_guard lock(g_reaped_mutex);
+    if (auto it = g_reaped.find(pid); it != g_reaped.end()) {
+      st = it->second;
+      g_reaped.erase(it);
+    }
   }
   r.status = status_code(st);
   r.out = read_fd(out);
@@ -184,7 +198,10 @@ void sweep_stale_bundles() {
 
 void reap_orphans() {
   int st;
-  while (waitpid(-1, &st, WNOHANG) > 0) {
+  pid_t pid;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    std::lock_guard lock(g_reaped_mutex);
+    g_reaped[pid] = st;  // kept for a Spawned/run_cmd child whose owner has not waited yet
   }
 }
 
