@@ -65,6 +65,31 @@ Result<> setup_terminal(const InitContext& ctx) {
   return become_console(pty.slave);
 }
 
+// Loads the seccomp filter; a notify listener goes to the runtime, which hands
+// it to the agent at listenerPath.
+Result<> load_container_seccomp(const InitContext& ctx) {
+  BERTH_TRY_ASSIGN(listener, load_seccomp(*ctx.seccomp));
+  if (listener) BERTH_TRY(pass_seccomp_listener(*ctx.channel, kSyncSeccompFd, listener));
+  return {};
+}
+
+// When the filter is loaded (runc's order): without noNewPrivileges,
+// seccomp(2) needs CAP_SYS_ADMIN, which the identity change and the
+// capability drop may take away: load it before them. With noNewPrivileges,
+// as late as possible, so a profile has to allow as few of the runtime's own
+// syscalls as possible: right before execve (container_init), or, for a
+// notify filter whose listener must reach the runtime before "created", at
+// the end of the set-up.
+bool seccomp_before_identity(const InitContext& ctx) {
+  return ctx.seccomp && !ctx.spec->process->no_new_privileges;
+}
+bool seccomp_before_created(const InitContext& ctx) {
+  return ctx.seccomp && ctx.spec->process->no_new_privileges && ctx.seccomp->notify;
+}
+bool seccomp_before_exec(const InitContext& ctx) {
+  return ctx.seccomp && ctx.spec->process->no_new_privileges && !ctx.seccomp->notify;
+}
+
 // Process attributes that need privileges come before the identity change.
 Result<> apply_process(const InitContext& ctx) {
   const auto& proc = *ctx.spec->process;
@@ -75,12 +100,14 @@ Result<> apply_process(const InitContext& ctx) {
   if (proc.scheduler) BERTH_TRY(apply_scheduler(*proc.scheduler));
   if (proc.io_priority) BERTH_TRY(apply_io_priority(*proc.io_priority));
   // execCPUAffinity is for exec'd processes only: the spec exempts init.
+  if (seccomp_before_identity(ctx)) BERTH_TRY(load_container_seccomp(ctx));
   BERTH_TRY(set_identity(proc.user));
   // No capabilities object means no capabilities (as runc reads it).
   BERTH_TRY(apply_capabilities(proc.capabilities ? *proc.capabilities : oci::Capabilities{}));
   if (!proc.cwd.empty() && chdir(proc.cwd.c_str()) < 0)
     return sys_error(errno, "chdir to process.cwd \"{}\"", proc.cwd);
   if (proc.no_new_privileges) BERTH_TRY(set_no_new_privileges());
+  if (seccomp_before_created(ctx)) BERTH_TRY(load_container_seccomp(ctx));
   return {};
 }
 
@@ -236,6 +263,9 @@ void container_init(const InitContext& ctx) {
   env.insert(env.end(), ctx.inherited.env.begin(), ctx.inherited.env.end());
   auto argv = c_strings(spec.process->args);
   auto envp = c_strings(env);
+  if (seccomp_before_exec(ctx)) {
+    if (auto r = load_seccomp(*ctx.seccomp); !r) report(r.error().what());
+  }
   execve(prepared->executable.c_str(), argv.data(), envp.data());
   report(fmt::format("exec \"{}\": {}", prepared->executable, strerror(errno)));
   _exit(127);

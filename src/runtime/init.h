@@ -13,6 +13,7 @@
 #include "oci/spec.h"
 #include "runtime/namespaces.h"
 #include "runtime/rootfs.h"
+#include "runtime/seccomp.h"
 
 namespace berth::runtime {
 
@@ -25,6 +26,7 @@ enum SyncMessage : uint32_t {
   kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo
   kSyncChildPid,        // intermediate -> runtime: value = the init's pid
   kSyncCgroupsReady,    // runtime -> init: the cgroup dirs exist (and a joined-mount init is in them)
+  kSyncSeccompFd,       // init -> runtime: the seccomp notify listener follows as an SCM_RIGHTS record
 };
 
 struct InitContext {
@@ -39,6 +41,7 @@ struct InitContext {
   std::string id;
   InheritedFds inherited;  // fds 3.. passed on (LISTEN_FDS, --preserve-fds)
   bool no_new_keyring = false;
+  const SeccompProgram* seccomp = nullptr;  // compiled linux.seccomp, or null
 };
 
 [[noreturn]] void container_init(const InitContext& ctx);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 #include "base/channel.h"
 #include "base/file.h"
@@ -18,6 +19,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/namespaces.h"
+#include "runtime/seccomp.h"
 #include "runtime/spawn.h"
 
 namespace berth::runtime {
@@ -94,7 +96,11 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   BERTH_TRY_ASSIGN(plan, plan_namespaces(*spec.linux));
   if (!plan.new_mount && !plan.joins_mount)
     return error("linux.namespaces: a mount namespace is required");
-  if (spec.linux->seccomp) log::warn("linux.seccomp is not applied by this version of berth-runtime");
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux->seccomp) {
+    BERTH_TRY_ASSIGN(program, compile_seccomp(*spec.linux->seccomp));
+    seccomp = std::move(program);
+  }
 
   log::debug("create {}: config parsed", opts.id);
   BERTH_TRY(store.create_dir(opts.id));
@@ -137,6 +143,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.id = opts.id;
   ctx.inherited = std::move(inherited);
   ctx.no_new_keyring = opts.no_new_keyring;
+  ctx.seccomp = seccomp ? &*seccomp : nullptr;
 
   BERTH_TRY_ASSIGN(pid, spawn_init(ctx, parent_end));
   log::debug("create {}: init {} spawned", opts.id, pid);
@@ -179,6 +186,11 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
           BERTH_TRY(with_context(send_console(opts.console_socket, master), "--console-socket"));
         else
           out.pty_master = std::move(master);
+        break;
+      }
+      case kSyncSeccompFd: {
+        BERTH_TRY_ASSIGN(listener, receive_seccomp_listener(parent_end));
+        BERTH_TRY(send_to_seccomp_agent(*spec.linux->seccomp, listener, pid, creating));
         break;
       }
       default:
