@@ -98,7 +98,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     return error("linux.namespaces: a mount namespace is required");
   std::optional<SeccompProgram> seccomp;
   if (spec.linux->seccomp) {
-    BERTH_TRY_ASSIGN(program, compile_seccomp(*spec.linux->seccomp));
+    BERTH_TRY_ASSIGN(program, compile_seccomp_cached(*spec.linux->seccomp, store.root()));
     seccomp = std::move(program);
   }
 

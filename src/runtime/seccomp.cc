@@ -158,6 +158,7 @@ Result<> add_rules(const Filter& ctx, const oci::SeccompSyscall& sc, uint32_t ac
   }
   for (size_t n = 0; n < sc.names.size(); ++n) {
     const std::string& name = sc.names[n];
+    if (name.empty()) return error("{}.names[{}]: must not be empty", field, n);
     int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR) {
       log::debug("seccomp: unknown syscall \"{}\" ({}.names[{}]) skipped", name, field, n);

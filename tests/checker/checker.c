@@ -9,6 +9,12 @@
 //   checker ls DIR         names in DIR            checker sleep N
 //   checker exit N         exits with N            checker trap N
 //   (trap: waits up to N seconds for a signal, prints {"signal":S} and exits 0)
+//   checker seccomp-mode   {"seccomp":M,"filters":N,"no_new_privs":B} from /proc/self/status
+//   checker syscall NAME [ARG...]     calls NAME (a table below) with up to 6 args:
+//                          numbers (0x.., negative ok) or s:STRING (a pointer to it);
+//                          prints {"name","ret","errno","error"}; a SIGSYS (seccomp
+//                          TRAP) prints {"name","sigsys":true,"nr":N} and exits 0
+//   checker syscall32 NR [ARG...]     the same through int 0x80 (the i386 ABI, 5 args)
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -25,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -451,6 +458,94 @@ static int cmd_trap(int seconds) {
   return 0;
 }
 
+// ---------------------------------------------------------------- seccomp
+static int cmd_seccomp_mode(void) {
+  char* st = slurp("/proc/self/status", NULL);
+  char mode[32], filters[32], nnp[32];
+  status_field(st, "Seccomp", mode, sizeof mode);
+  status_field(st, "Seccomp_filters", filters, sizeof filters);
+  status_field(st, "NoNewPrivs", nnp, sizeof nnp);
+  obj_begin();
+  kint("seccomp", atoll(mode));
+  kint("filters", atoll(filters));
+  kbool("no_new_privs", atoi(nnp));
+  obj_end();
+  putchar('\n');
+  free(st);
+  return 0;
+}
+
+static const struct { const char* name; long nr; } kSyscalls[] = {
+    {"getpid", SYS_getpid},         {"getppid", SYS_getppid},     {"gettid", SYS_gettid},
+    {"getuid", SYS_getuid},         {"personality", SYS_personality}, {"mkdirat", SYS_mkdirat},
+    {"mkdir", SYS_mkdir},           {"unshare", SYS_unshare},     {"keyctl", SYS_keyctl},
+    {"uname", SYS_uname},           {"chdir", SYS_chdir},         {"sethostname", SYS_sethostname},
+    {"setns", SYS_setns},           {"mount", SYS_mount},         {"umask", SYS_umask},
+    {"socket", SYS_socket},         {"kcmp", SYS_kcmp},           {"sync", SYS_sync},
+    {"getpriority", SYS_getpriority}, {"setpriority", SYS_setpriority}, {"getcwd", SYS_getcwd},
+    {"add_key", SYS_add_key},       {"acct", SYS_acct},           {"swapon", SYS_swapon},
+    {"reboot", SYS_reboot},         {"clock_settime", SYS_clock_settime}, {"ptrace", SYS_ptrace},
+};
+
+static const char* sys_name = "";
+static void on_sigsys(int sig, siginfo_t* si, void* uc) {
+  (void)sig; (void)uc;
+  printf("{\"name\":\"%s\",\"sigsys\":true,\"nr\":%d}\n", sys_name, si->si_syscall);
+  fflush(stdout);
+  _exit(0);
+}
+
+static long parse_arg(const char* a) {
+  if (!strncmp(a, "s:", 2)) return (long)(a + 2);
+  if (a[0] == '-') return (long)strtoll(a, NULL, 0);
+  return (long)strtoull(a, NULL, 0);
+}
+
+static int cmd_syscall(int argc, char** argv, int i386) {
+  long nr = -1;
+  sys_name = argv[0];
+  if (i386) nr = strtol(argv[0], NULL, 0);
+  for (size_t i = 0; !i386 && i < sizeof kSyscalls / sizeof kSyscalls[0]; i++)
+    if (!strcmp(kSyscalls[i].name, argv[0])) nr = kSyscalls[i].nr;
+  if (nr < 0) { fprintf(stderr, "checker: unknown syscall %s\n", argv[0]); return 2; }
+  long a[6] = {0};
+  for (int i = 1; i < argc && i <= 6; i++) a[i - 1] = parse_arg(argv[i]);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSYS, &sa, NULL);
+  fflush(stdout);
+  long ret;
+  int e = 0;
+  if (i386) {
+#if defined(__x86_64__)
+    long r;
+    // Five arguments (ebp, the sixth, is left alone).
+    __asm__ volatile("int $0x80"
+                     : "=a"(r)
+                     : "a"(nr), "b"(a[0]), "c"(a[1]), "d"(a[2]), "S"(a[3]), "D"(a[4])
+                     : "memory", "r8", "r9", "r10", "r11");
+    ret = r;
+    if (ret < 0 && ret > -4096) { e = (int)-ret; ret = -1; }
+#else
+    fprintf(stderr, "checker: syscall32 needs x86_64\n");
+    return 2;
+#endif
+  } else {
+    errno = 0;
+    ret = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (ret < 0) e = errno;
+  }
+  obj_begin();
+  kstr("name", argv[0]);
+  kint("ret", ret);
+  kerrno(e);
+  obj_end();
+  putchar('\n');
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* verb = argc > 1 ? argv[1] : "all";
   const char* arg = argc > 2 ? argv[2] : "";
@@ -464,8 +559,11 @@ int main(int argc, char** argv) {
   else if (!strcmp(verb, "sleep") && argc > 2) { sleep((unsigned)atoi(arg)); rc = 0; }
   else if (!strcmp(verb, "exit") && argc > 2) rc = atoi(arg);
   else if (!strcmp(verb, "trap") && argc > 2) rc = cmd_trap(atoi(arg));
+  else if (!strcmp(verb, "seccomp-mode")) rc = cmd_seccomp_mode();
+  else if (!strcmp(verb, "syscall") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 0);
+  else if (!strcmp(verb, "syscall32") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 1);
   else {
-    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap [ARG]\n");
+    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap|seccomp-mode|syscall|syscall32 [ARG]\n");
     return 2;
   }
   fflush(stdout);
