@@ -55,7 +55,8 @@ std::string container_process_state_json(const oci::Seccomp& profile, pid_t pid,
   doc["ociVersion"] = std::string(oci::kOciVersion);
   doc["fds"] = nlohmann::ordered_json::array({"seccompFd"});
   doc["pid"] = pid;
-  doc["metadata"] = profile.listener_metadata;
+  // OPTIONAL: left out when empty, as runc does.
+  if (!profile.listener_metadata.empty()) doc["metadata"] = profile.listener_metadata;
   doc["state"] = nlohmann::ordered_json::parse(state_json, nullptr, /*allow_exceptions=*/false);
   return doc.dump();
 }
