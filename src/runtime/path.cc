@@ -9,22 +9,13 @@
 #include <cerrno>
 #include <vector>
 
+#include "base/openat2.h"
+
 namespace berth::runtime {
 namespace {
 
 int sys_openat2(int dirfd, const char* path, int flags, mode_t mode, uint64_t resolve) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-  // The kernel rejects a mode without O_CREAT/O_TMPFILE.
-  how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
-  how.resolve = resolve;
-  for (int attempt = 0;; ++attempt) {
-    int fd = static_cast<int>(syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
-    // RESOLVE_IN_ROOT returns EAGAIN when a concurrent rename could have let
-    // ".." escape: retrying is the documented answer.
-    if (fd < 0 && errno == EAGAIN && attempt < 64) continue;
-    return fd;
-  }
+  return openat2_fd(dirfd, path, flags, mode, resolve).release();
 }
 
 std::vector<std::string_view> split_components(std::string_view path) {
