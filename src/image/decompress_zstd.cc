@@ -35,7 +35,9 @@ class ZstdSource final : public ByteSource {
       const size_t in_before = input_.pos;
       size_t ret = ZSTD_decompressStream(ctx_, &output, &input_);
       if (ZSTD_isError(ret)) return error("zstd: {}", ZSTD_getErrorName(ret));
-      frame_open_ = ret != 0;
+      // With no input taken and nothing produced, the hint describes the next
+      // frame's header, not the one that may just have ended.
+      if (input_.pos != in_before || output.pos > 0) frame_open_ = ret != 0;
       if (output.pos > 0) return output.pos;
       if (input_.pos == input_.size && in_eof_) {
         if (frame_open_) return error("zstd: truncated stream (a frame ends early)");

@@ -212,21 +212,23 @@ Result<uint64_t> extract(ChunkQueue& queue, const UniqueFd& dir, const UnpackOpt
   }
   LayerWriter writer(dir, options);
   uint64_t entries = 0;
+  std::string last = "(none)";
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r == ARCHIVE_RETRY) continue;
     if (r < ARCHIVE_WARN) {
-      return error("read tar after {} entries: {}", entries, archive_error_string(a.get()));
+      return error("read tar after {} entries (the last \"{}\"): {}", entries, last, archive_error_string(a.get()));
     }
     if (++entries > options.max_entries) {
       return error("the layer has more than {} entries", options.max_entries);
     }
+    const char* name = archive_entry_pathname(e);
+    if (name == nullptr) name = archive_entry_pathname_utf8(e);
+    last = name ? name : "?";
     if (auto w = writer.write(a.get(), e); !w) {
-      const char* name = archive_entry_pathname(e);
-      if (name == nullptr) name = archive_entry_pathname_utf8(e);
-      return std::unexpected(std::move(w).error().context(fmt::format("entry \"{}\"", name ? name : "?")));
+      return std::unexpected(std::move(w).error().context(fmt::format("entry \"{}\"", last)));
     }
   }
   BERTH_TRY(writer.finish());

@@ -89,39 +89,86 @@ Result<int> LayerWriter::dir_fd(const std::string& path, bool create) {
   if (cached_fd_ && cached_path_ == path) return cached_fd_.get();
   UniqueFd fd = openat2_fd(root_.get(), path.c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
   if (!fd && errno == ENOENT && create) {
-    // Make the missing directories from the deepest existing one down.
-    std::vector<std::string> missing{path};
-    UniqueFd base;
-    while (!base) {
-      const size_t slash = missing.back().rfind('/');
-      if (slash == std::string::npos) {
-        base = openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kInRoot);
-        if (!base) return sys_error(errno, "open the layer directory");
-        break;
-      }
-      std::string up = missing.back().substr(0, slash);
-      base = openat2_fd(root_.get(), up.c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
-      if (!base) {
-        if (errno != ENOENT) return sys_error(errno, "open directory \"{}\"", up);
-        missing.push_back(std::move(up));
-      }
-    }
-    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      const size_t slash = it->rfind('/');
-      const std::string name = slash == std::string::npos ? *it : it->substr(slash + 1);
-      if (::mkdirat(base.get(), name.c_str(), 0755) < 0 && errno != EEXIST) {
-        return sys_error(errno, "create directory \"{}\"", *it);
-      }
-      // Reopen confined to the layer: "name" may be a symlink made earlier.
-      base = openat2_fd(root_.get(), it->c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
-      if (!base) return sys_error(errno, "open directory \"{}\"", *it);
-    }
-    fd = std::move(base);
+    BERTH_TRY_ASSIGN(made, make_dirs(path));
+    fd = std::move(made);
   }
   if (!fd) return sys_error(errno, "open directory \"{}\"", path);
   cached_fd_ = std::move(fd);
   cached_path_ = path;
   return cached_fd_.get();
+}
+
+// Creates the missing directories of `path` below the deepest one that
+// exists, as continuity's RootPath + MkdirAll do for containerd: a dangling
+// symlink on the way is followed by splicing its target into the path (an
+// absolute one from the layer root), so the directories are made where the
+// symlink points, inside the layer. Every open is confined by RESOLVE_IN_ROOT
+// and ".." is left for the kernel to resolve physically.
+Result<UniqueFd> LayerWriter::make_dirs(const std::string& path) {
+  std::vector<std::string> parts;
+  auto append_parts = [&](std::string_view p) {
+    size_t i = 0;
+    while (i <= p.size()) {
+      size_t j = p.find('/', i);
+      if (j == std::string_view::npos) j = p.size();
+      std::string_view part = p.substr(i, j - i);
+      if (!part.empty() && part != ".") parts.emplace_back(part);
+      i = j + 1;
+    }
+  };
+  append_parts(path);
+  auto join = [&](size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out += '/';
+      out += parts[i];
+    }
+    return out.empty() ? std::string(".") : out;
+  };
+  for (int links = 0; links <= 40; ++links) {
+    // The deepest existing directory.
+    size_t have = parts.size();
+    UniqueFd base;
+    for (;; --have) {
+      base = openat2_fd(root_.get(), join(have).c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
+      if (base) break;
+      if (errno != ENOENT) return sys_error(errno, "open directory \"{}\"", join(have));
+      if (have == 0) return sys_error(ENOENT, "open the layer directory");
+    }
+    bool restarted = false;
+    for (size_t i = have; i < parts.size(); ++i) {
+      const std::string& name = parts[i];
+      if (::mkdirat(base.get(), name.c_str(), 0755) < 0) {
+        if (errno != EEXIST) return sys_error(errno, "create directory \"{}\"", join(i + 1));
+        struct stat st {};
+        if (::fstatat(base.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+          return sys_error(errno, "stat \"{}\"", join(i + 1));
+        }
+        if (S_ISLNK(st.st_mode)) {
+          char target[4096];
+          ssize_t n = ::readlinkat(base.get(), name.c_str(), target, sizeof target);
+          if (n < 0 || static_cast<size_t>(n) == sizeof target) {
+            return sys_error(n < 0 ? errno : ENAMETOOLONG, "readlink \"{}\"", join(i + 1));
+          }
+          std::vector<std::string> rest(parts.begin() + static_cast<long>(i) + 1, parts.end());
+          if (target[0] == '/') {
+            parts.clear();
+          } else {
+            parts.resize(i);
+          }
+          append_parts(std::string_view(target, static_cast<size_t>(n)));
+          parts.insert(parts.end(), rest.begin(), rest.end());
+          restarted = true;
+          break;
+        }
+        if (!S_ISDIR(st.st_mode)) return sys_error(ENOTDIR, "create directory \"{}\"", join(i + 1));
+      }
+      base = openat2_fd(root_.get(), join(i + 1).c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
+      if (!base) return sys_error(errno, "open directory \"{}\"", join(i + 1));
+    }
+    if (!restarted) return base;
+  }
+  return sys_error(ELOOP, "create directory \"{}\"", path);
 }
 
 Result<> LayerWriter::make_room(int parent, const std::string& name, const std::string& path, bool keep_dir) {
@@ -131,8 +178,12 @@ Result<> LayerWriter::make_room(int parent, const std::string& name, const std::
     return sys_error(errno, "stat \"{}\"", path);
   }
   if (keep_dir && S_ISDIR(st.st_mode)) return {};
-  // The cached directory is `parent` itself (every caller resolved it last),
-  // so replacing one of its children leaves the cache valid.
+  // The cached directory may be what is replaced or below it. (It is never
+  // `parent`, a directory above `path`, which the caller goes on using.)
+  if (cached_fd_ && (cached_path_ == path || cached_path_.starts_with(path + "/"))) {
+    cached_fd_.reset();
+    cached_path_.clear();
+  }
   if (S_ISDIR(st.st_mode)) return remove_tree_at(parent, name, path);
   if (::unlinkat(parent, name.c_str(), 0) < 0) return sys_error(errno, "replace \"{}\"", path);
   return {};

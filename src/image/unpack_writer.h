@@ -64,6 +64,7 @@ class LayerWriter {
   // O_PATH fd of directory `path` inside the layer (cached for the next
   // entries); with `create`, missing directories are made (0755, like tar).
   Result<int> dir_fd(const std::string& path, bool create);
+  Result<UniqueFd> make_dirs(const std::string& path);
   // Clears `name` in `parent` so that a new entry can take its place.
   Result<> make_room(int parent, const std::string& name, const std::string& path, bool keep_dir);
   Result<> apply_xattrs(archive_entry* e, int fd, int parent, const std::string& name, const std::string& path);
