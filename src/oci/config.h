@@ -32,6 +32,13 @@ Result<> validate(const Spec& spec);
 // to this table, relative mount destinations (deprecated). Messages name the path.
 std::vector<std::string> config_warnings(const Spec& spec);
 
+// A linux.resources object alone (`update --resources`, the container state):
+// parsed and validated like the config's; errors name `linux.resources.<field>`.
+Result<Resources> parse_resources(std::string_view json);
+Result<> validate_resources(const Resources& r);
+// The linux.resources object as JSON (absent fields left out), compact.
+std::string resources_to_json(const Resources& r);
+
 // Serializes a spec with the spec's JSON names, in runc's key order; absent
 // optionals and empty lists are left out. pretty: tab-indented as runc writes.
 std::string config_to_json(const Spec& spec, bool pretty = true);

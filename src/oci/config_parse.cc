@@ -555,6 +555,23 @@ Result<Spec> parse_config(std::string_view text) {
   }
 }
 
+Result<Resources> parse_resources(std::string_view text) {
+  try {
+    json doc;
+    try {
+      doc = json::parse(text.begin(), text.end());
+    } catch (const json::exception& e) {
+      return error("linux.resources: invalid JSON: {}", parse_error_text(e));
+    }
+    Resources r;
+    BERTH_TRY(read(doc, "linux.resources", r));
+    BERTH_TRY(validate_resources(r));
+    return r;
+  } catch (const std::exception& e) {
+    return error("reading linux.resources: {}", e.what());
+  }
+}
+
 Result<Spec> load_config(const std::string& bundle_dir) {
   std::string path = bundle_dir.empty() ? "config.json" : bundle_dir + "/config.json";
   auto text = read_file(path);

@@ -283,6 +283,8 @@ ojson to_json(const Linux& l) {
 
 }  // namespace
 
+std::string resources_to_json(const Resources& r) { return to_json(r).dump(); }
+
 std::string config_to_json(const Spec& spec, bool pretty) {
   ojson o;
   o["ociVersion"] = spec.oci_version;

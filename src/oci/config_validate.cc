@@ -418,6 +418,8 @@ const Namespace* find_namespace(const Spec& spec, std::string_view type) {
   return nullptr;
 }
 
+Result<> validate_resources(const Resources& r) { return check_resources(r); }
+
 Result<> validate(const Spec& spec) {
   if (spec.oci_version.empty()) return error("ociVersion: is required");
   if (!is_semver(spec.oci_version))

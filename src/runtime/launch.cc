@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "oci/config.h"
+#include "runtime/cgroup_resources.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
@@ -166,6 +167,10 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   // The v1 directories are made while the init mounts its rootfs; it joins
   // them when it must (init.cc: CgroupJoin).
   BERTH_TRY(cgroups->create());
+  // Limits are in place before the init joins the v1 cgroups and long before
+  // it can exec the user's program (start).
+  BERTH_TRY(cgroup::apply_resources(layout, rec.cgroup_paths, spec.linux->resources.value_or(oci::Resources{})));
+  rec.resources = spec.linux->resources;
   if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
   BERTH_TRY(parent_end.send(kSyncCgroupsReady));
   log::debug("create {}: cgroups ready", opts.id);

@@ -55,6 +55,7 @@ Result<> StateStore::save(const ContainerRecord& r) const {
             {"owner", r.owner},
             {"annotations", r.annotations},
             {"cgroup_paths", r.cgroup_paths}};
+  if (r.resources) j["resources"] = json::parse(oci::resources_to_json(*r.resources));
   // Container state dies with the containers at reboot: atomic, not durable.
   return write_file_atomic(dir(r.id) + "/state.json", j.dump(), 0600, Durability::volatile_);
 }
@@ -84,6 +85,11 @@ Result<ContainerRecord> StateStore::load(const std::string& id) const {
     r.cgroup_paths = j.at("cgroup_paths").get<std::map<std::string, std::string>>();
   } catch (const json::exception& e) {
     return error("parse \"{}\": {}", path, e.what());
+  }
+  if (auto it = j.find("resources"); it != j.end()) {
+    auto res = oci::parse_resources(it->dump());
+    if (!res) return std::unexpected(std::move(res.error()).context(fmt::format("\"{}\"", path)));
+    r.resources = std::move(*res);
   }
   return r;
 }

@@ -10,11 +10,13 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "oci/spec.h"
 #include "oci/state.h"
 
 namespace berth::runtime {
@@ -31,6 +33,9 @@ struct ContainerRecord {
   uid_t owner = 0;
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> cgroup_paths;
+  // linux.resources as applied (create, then each `update`); absent in the
+  // state of a container that had none.
+  std::optional<oci::Resources> resources;
 };
 
 class StateStore {

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   tool::add_delete(app, g);
   tool::add_list(app, g);
   tool::add_spec(app, g);
+  tool::add_update(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {

@@ -1,0 +1,26 @@
+// linux.resources.devices: v1 devices.deny "a" then the rules in order (runc's
+// order); on cgroup2 a device program (cgroup_devices_bpf.cc).
+#include "runtime/cgroup_convert.h"
+#include "runtime/cgroup_resources_internal.h"
+
+namespace berth::runtime::cgroup::detail {
+
+Result<> apply_devices(const Targets& t, const std::vector<oci::DeviceCgroupRule>& spec_rules, bool explicit_rules) {
+  auto rules = effective_device_rules(spec_rules);
+  auto v1 = t.v1.find("devices");
+  if (v1 != t.v1.end()) {
+    const std::string& dir = v1->second;
+    BERTH_TRY(write_value(dir, "devices.deny", "a", "linux.resources.devices"));
+    for (size_t i = 0; i < rules.size(); ++i) {
+      std::string field = i < spec_rules.size() ? fmt::format("linux.resources.devices[{}]", i)
+                                                : std::string("linux.resources.devices (runtime default)");
+      BERTH_TRY(write_value(dir, rules[i].allow ? "devices.allow" : "devices.deny", v1_device_rule(rules[i]), field));
+    }
+    return {};
+  }
+  if (!t.unified.empty()) return with_context(attach_device_filter(t.unified, rules), "linux.resources.devices");
+  if (explicit_rules) return error("linux.resources.devices: the devices cgroup controller is not mounted");
+  return {};
+}
+
+}  // namespace berth::runtime::cgroup::detail
