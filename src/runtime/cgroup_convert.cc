@@ -137,6 +137,9 @@ std::vector<bpf_insn> device_filter_program(const std::vector<oci::DeviceCgroupR
     p.push_back(insn(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, r.allow ? 1 : 0));
     p.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     for (size_t j : jumps) p[j].off = static_cast<int16_t>(p.size() - j - 1);
+    // A rule that matches everything decides alone: the verifier refuses
+    // unreachable code after it.
+    if (jumps.empty()) return p;
   }
   // No rule matched: denied (the list starts from "deny everything").
   p.push_back(insn(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, 0));

@@ -15,6 +15,9 @@
 //                          prints {"name","ret","errno","error"}; a SIGSYS (seccomp
 //                          TRAP) prints {"name","sigsys":true,"nr":N} and exits 0
 //   checker syscall32 NR [ARG...]     the same through int 0x80 (the i386 ABI, 5 args)
+//   checker open PATH [r|w|rw]   opens PATH (a device node), reports errno
+//   checker fork N         forks up to N children that wait; reports how many
+//                          forks succeeded and the errno of the first failure
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -35,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,6 +444,51 @@ static int cmd_ls(const char* path) {
   return 0;
 }
 
+static int cmd_open(const char* path, const char* mode) {
+  int flags = !strcmp(mode, "w") ? O_WRONLY : !strcmp(mode, "rw") ? O_RDWR : O_RDONLY;
+  int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int e = fd < 0 ? errno : 0;
+  if (fd >= 0) close(fd);
+  obj_begin();
+  kstr("path", path);
+  kbool("ok", fd >= 0);
+  kerrno(e);
+  obj_end();
+  putchar('\n');
+  return 0;
+}
+
+// Children block on a pipe until the parent has counted, then all exit.
+static int cmd_fork(int n) {
+  int p[2];
+  if (pipe(p) < 0) return 1;
+  int forked = 0, e = 0;
+  for (int i = 0; i < n; i++) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      e = errno;
+      break;
+    }
+    if (pid == 0) {
+      char c;
+      close(p[1]);
+      while (read(p[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      _exit(0);
+    }
+    forked++;
+  }
+  close(p[1]);
+  while (wait(NULL) > 0 || errno == EINTR) {
+  }
+  obj_begin();
+  kint("forked", forked);
+  kerrno(e);
+  obj_end();
+  putchar('\n');
+  return 0;
+}
+
 static volatile sig_atomic_t got_signal;
 static void on_signal(int s) { got_signal = s; }
 
@@ -562,8 +611,10 @@ int main(int argc, char** argv) {
   else if (!strcmp(verb, "seccomp-mode")) rc = cmd_seccomp_mode();
   else if (!strcmp(verb, "syscall") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 0);
   else if (!strcmp(verb, "syscall32") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 1);
+  else if (!strcmp(verb, "open") && argc > 2) rc = cmd_open(arg, argc > 3 ? argv[3] : "r");
+  else if (!strcmp(verb, "fork") && argc > 2) rc = cmd_fork(atoi(arg));
   else {
-    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap|seccomp-mode|syscall|syscall32 [ARG]\n");
+    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap|seccomp-mode|syscall|syscall32|open|fork [ARG]\n");
     return 2;
   }
   fflush(stdout);
