@@ -166,14 +166,22 @@ TEST(Resources, PidsLimitStopsForks) {
 
 // ------------------------------------------------------------------ cpu
 
-TEST(Resources, CpuQuotaPeriodSharesBurstIdle) {
+TEST(Resources, CpuQuotaPeriodShares) {
   if (!v1_has("cpu")) GTEST_SKIP() << "checks v1 cpu files";
   CgBundle c;
-  c.resources()["cpu"] = {{"shares", 512}, {"quota", 50000}, {"period", 100000}, {"burst", 10000}, {"idle", 0}};
+  c.resources()["cpu"] = {{"shares", 512}, {"quota", 50000}, {"period", 100000}};
   EXPECT_EQ(c.cat("/sys/fs/cgroup/cpu/cpu.shares"), "512");
   EXPECT_EQ(c.cat("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), "50000");
   EXPECT_EQ(c.cat("/sys/fs/cgroup/cpu/cpu.cfs_period_us"), "100000");
+}
+
+TEST(Resources, CpuBurstAndIdle) {
+  if (!v1_has("cpu") || !fs::exists("/sys/fs/cgroup/cpu/cpu.idle")) GTEST_SKIP() << "checks v1 cpu burst and idle";
+  SKIP_ON_RUNC("runc 1.1 predates cpu.burst and cpu.idle (runtime-spec 1.2)");
+  CgBundle c;
+  c.resources()["cpu"] = {{"quota", 50000}, {"period", 100000}, {"burst", 10000}, {"idle", 1}};
   EXPECT_EQ(c.cat("/sys/fs/cgroup/cpu/cpu.cfs_burst_us"), "10000");
+  EXPECT_EQ(c.cat("/sys/fs/cgroup/cpu/cpu.idle"), "1");
 }
 
 TEST(Resources, CpusetPinsTheContainer) {
