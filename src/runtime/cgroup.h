@@ -2,7 +2,7 @@
 // processes in it, list and signal them, remove it. Variants are siblings
 // behind this interface (cgroup_v1.cc, cgroup_v2.cc); this machine is hybrid
 // (v1 controllers + a cgroup2 mount holding only hugetlb), and pure v1 and pure
-// v2 hosts must work too. Resource limits are applied in part 2.
+// v2 hosts must work too. Resource limits: cgroup_resources.h.
 //
 // Lifecycle (what the container code calls, in order):
 //   create:  detect_layout() -> make_manager() -> open_clone_target() ->

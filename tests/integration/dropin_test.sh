@@ -84,6 +84,13 @@ CONF
   expect "podman run exit code" 3 "" "${RUN[@]}" "$img" /bin/sh -c 'exit 3'
   expect "podman run env/user" 0 "uid=1000" "${RUN[@]}" --user 1000:1000 "$img" /bin/id
   expect "podman run -t" 0 "/dev/pts/" "${RUN[@]}" -t "$img" /bin/tty
+  # resource limits, read back from inside (v1 file names, else v2's)
+  expect "podman run --memory --pids-limit --cpus" 0 "mem=67108864 pids=50 cpu=50000" \
+      "${RUN[@]}" --memory 64m --pids-limit 50 --cpus 0.5 --cgroupns private "$img" /bin/sh -c '
+        m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
+        p=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
+        c=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d" " -f1 /sys/fs/cgroup/cpu.max)
+        echo "mem=$m pids=$p cpu=$c"'
   # detached: create/start/kill/delete through conmon
   name=berth-test-pod-$$
   expect "podman run -d" 0 "" "${POD[@]}" run -d --name "$name" --runtime "$RT" --network none \
