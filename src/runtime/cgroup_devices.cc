@@ -4,6 +4,13 @@
 #include "runtime/cgroup_resources_internal.h"
 
 namespace berth::runtime::cgroup::detail {
+namespace {
+
+bool is_deny_all(const oci::DeviceCgroupRule& r) {
+  return !r.allow && (r.type.empty() || r.type == "a") && (r.access.empty() || r.access == "rwm");
+}
+
+}  // namespace
 
 Result<> apply_devices(const Targets& t, const std::vector<oci::DeviceCgroupRule>& spec_rules, bool explicit_rules) {
   auto rules = effective_device_rules(spec_rules);
@@ -12,6 +19,8 @@ Result<> apply_devices(const Targets& t, const std::vector<oci::DeviceCgroupRule
     const std::string& dir = v1->second;
     BERTH_TRY(write_value(dir, "devices.deny", "a", "linux.resources.devices"));
     for (size_t i = 0; i < rules.size(); ++i) {
+      // The usual first rule denies everything again: written already.
+      if (i == 0 && is_deny_all(rules[i])) continue;
       std::string field = i < spec_rules.size() ? fmt::format("linux.resources.devices[{}]", i)
                                                 : std::string("linux.resources.devices (runtime default)");
       BERTH_TRY(write_value(dir, rules[i].allow ? "devices.allow" : "devices.deny", v1_device_rule(rules[i]), field));

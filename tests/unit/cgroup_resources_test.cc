@@ -84,6 +84,28 @@ TEST(CgroupResources, V2FilesAndConversions) {
   EXPECT_EQ(content(m + "/cgroup.subtree_control").substr(0, 1), "+");
 }
 
+// checkBeforeUpdate compares a new limit with memory.current (usage_in_bytes on v1).
+TEST(CgroupResources, CheckBeforeUpdate) {
+  FakeRoot root;
+  std::string m = root.hierarchy("v2", {"memory.max", "memory.current"});
+  write_file(m + "/ctr/memory.current", "100000000\n").value();
+  Layout layout{.mode = Mode::v2, .hierarchies = {v2_hierarchy(m, {"memory"})}};
+  oci::Resources r;
+  r.memory = oci::MemoryResources{.limit = 50000000, .check_before_update = true};
+  auto e = apply_resources(layout, {{m, m + "/ctr"}}, r, {.update = true});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().what().find("50000000 is below the container's current memory usage 100000000"),
+            std::string::npos)
+      << e.error().what();
+  EXPECT_EQ(content(m + "/ctr/memory.max"), "");
+  r.memory->limit = 200000000;
+  ASSERT_TRUE(apply_resources(layout, {{m, m + "/ctr"}}, r, {.update = true}));
+  EXPECT_EQ(content(m + "/ctr/memory.max"), "200000000");
+  // Without the flag, or at create, the usage is not looked at.
+  r.memory = oci::MemoryResources{.limit = 50000000};
+  EXPECT_TRUE(apply_resources(layout, {{m, m + "/ctr"}}, r, {.update = true}));
+}
+
 TEST(CgroupResources, V2BfqTakesTheV1Weight) {
   FakeRoot root;
   std::string m = root.hierarchy("v2", {"io.bfq.weight", "io.weight"});
