@@ -464,6 +464,27 @@ TEST(Resources, UpdateChangesLimitsLive) {
   EXPECT_EQ(host("memory", "memory.limit_in_bytes"), std::to_string(32 << 20));
 }
 
+// The container sees an update: it waits for a file from the test, then reads
+// its memory limit and forks past its new pids limit.
+TEST(Resources, UpdateSeenFromInside) {
+  if (!v1_has("memory") || !v1_has("pids")) GTEST_SKIP() << "checks v1 files";
+  CgBundle c;
+  c.b.config["root"]["readonly"] = false;
+  c.resources()["pids"] = {{"limit", 100}};
+  c.b.set_args({"/bin/sh", "-c",
+                "while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+                "cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /tmp/mem; exec /bin/checker fork 30 > /tmp/out"});
+  ASSERT_EQ(c.b.run({"--detach"}).status, 0);
+  auto r = c.b.rt({"update", "--memory", "48m", "--pids-limit", "5", c.b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  write_file(c.b.rootfs + "/tmp/go", "");
+  ASSERT_TRUE(c.b.wait_status("stopped"));
+  EXPECT_EQ(trim(read_file(c.b.rootfs + "/tmp/mem")), std::to_string(48 << 20));
+  auto j = parse_checker(read_file(c.b.rootfs + "/tmp/out"));
+  EXPECT_EQ(j.value("forked", -1), 4) << j;  // the checker is the fifth
+  EXPECT_EQ(j.value("errno", 0), EAGAIN) << j;
+}
+
 // --resources - takes linux.resources JSON; checkBeforeUpdate, saved in the
 // state, refuses a later limit below the usage.
 TEST(Resources, UpdateFromJsonAndCheckBeforeUpdate) {
