@@ -2,6 +2,7 @@
 
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <string_view>
 
 namespace berth::runtime {
@@ -146,6 +147,17 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
     if (!out.data.empty()) out.data += ',';
     out.data += opt;
   }
+  return out;
+}
+
+std::vector<std::string> known_mount_options() {
+  std::vector<std::string> out = {"bind", "rbind", "tmpcopyup"};
+  if (kIdmappedMounts) out.insert(out.end(), {"idmap", "ridmap"});
+  for (const FlagOption& f : kFlagOptions) out.emplace_back(f.name);
+  for (const auto& [name, flag] : kPropagation) out.emplace_back(name);
+  for (const AttrOption& a : kAttrOptions) out.emplace_back(a.name);
+  for (const auto& [name, attr] : kAttrAtime) out.emplace_back(name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -35,6 +35,15 @@ struct MountOptions {
 // Unknown options go to `data`, as mount(8) passes filesystem-specific ones.
 MountOptions parse_mount_options(const std::vector<std::string>& options, const std::string& type = "");
 
+// Every option name parse_mount_options() recognizes (not the filesystem
+// data it passes on), for `features`; "idmap"/"ridmap" only when
+// kIdmappedMounts.
+std::vector<std::string> known_mount_options();
+
+// Idmapped mounts (mounts[].uidMappings/gidMappings, "idmap"/"ridmap") are
+// implemented: the one place `features` (mountExtensions.idmap) reads it from.
+inline constexpr bool kIdmappedMounts = false;
+
 // rootfsPropagation ("shared", "rslave", "private", "unbindable"...) to MS_* flags;
 // nullopt for an unknown value. "" gives 0 (not set).
 std::optional<unsigned long> parse_propagation(const std::string& value);

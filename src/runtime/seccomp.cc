@@ -201,6 +201,10 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& profile) {
       return error("linux.seccomp.architectures[{}]: \"{}\" is not supported by libseccomp {}", i, name,
                    libseccomp_version());
     int rc = seccomp_arch_add(ctx.get(), *arch);
+    if (rc == -EDOM)
+      return error("linux.seccomp.architectures[{}]: \"{}\" cannot share a filter with the native architecture "
+                   "(another byte order)",
+                   i, name);
     if (rc < 0 && rc != -EEXIST) return sys_error(-rc, "linux.seccomp.architectures[{}]: add \"{}\"", i, name);
   }
 

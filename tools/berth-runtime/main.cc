@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   tool::add_list(app, g);
   tool::add_spec(app, g);
   tool::add_update(app, g);
+  tool::add_features(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {
