@@ -292,6 +292,8 @@ TEST(Resources, PureV2DeviceFilterHugetlbUnified) {
   bool hugetlb = unified_offers("hugetlb");
   UnifiedController enabled("hugetlb");
   CgBundle c;
+  // nested: hugetlb is enabled in the root and in the parent the runtime makes
+  c.b.config["linux"]["cgroupsPath"] = c.path + "/child";
   c.b.config["linux"]["devices"] = {test_device()};
   c.resources()["devices"].push_back(allow_test_device("r"));
   if (hugetlb) {
@@ -314,8 +316,9 @@ TEST(Resources, PureV2DeviceFilterHugetlbUnified) {
   EXPECT_EQ(json::parse(null).value("errno", -1), 0) << null;
   if (hugetlb) {
     EXPECT_NE(r.out.find(std::to_string(4 << 20) + "\n0"), std::string::npos) << r.out;
+    EXPECT_NE(read_file(std::string(kUnified) + c.path + "/cgroup.subtree_control").find("hugetlb"), std::string::npos);
   }
-  EXPECT_FALSE(fs::exists(std::string(kUnified) + c.path)) << "cgroup left behind";
+  EXPECT_FALSE(fs::exists(std::string(kUnified) + c.path + "/child")) << "cgroup left behind";
 }
 
 TEST(Resources, PureV2MissingControllerIsAClearError) {
