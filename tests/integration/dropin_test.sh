@@ -91,6 +91,15 @@ CONF
         p=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
         c=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d" " -f1 /sys/fs/cgroup/cpu.max)
         echo "mem=$m pids=$p cpu=$c"'
+  # seccomp: podman's default profile is loaded; a profile of our own makes
+  # mkdir fail with its errnoRet (EOPNOTSUPP), seen from inside
+  expect "podman run default seccomp profile" 0 $'Seccomp:\t2' "${RUN[@]}" "$img" /bin/grep Seccomp: /proc/self/status
+  cat > "$T/seccomp.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 95}]}
+JSON
+  expect "podman run --security-opt seccomp=FILE" 0 "Operation not supported" \
+      "${RUN[@]}" --security-opt seccomp="$T/seccomp.json" "$img" /bin/sh -c 'mkdir /tmp/berth 2>&1; true'
   # detached: create/start/kill/delete through conmon
   name=berth-test-pod-$$
   expect "podman run -d" 0 "" "${POD[@]}" run -d --name "$name" --runtime "$RT" --network none \
