@@ -25,8 +25,8 @@ std::string features_json() {
   for (const auto& kind : oci::namespace_kinds()) namespaces.push_back(std::string(kind.type));
   linux["namespaces"] = namespaces;
   linux["capabilities"] = all_capability_names();
-  // cgroupfs v1 and v2; no systemd driver, no rdma controller.
-  linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
+  // cgroupfs v1 and v2 (rdma limits where the controller is mounted); no systemd driver.
+  linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
   linux["seccomp"] = {{"enabled", true},
                       {"actions", seccomp_action_names()},
                       {"operators", seccomp_operator_names()},
