@@ -115,6 +115,22 @@ json allow_test_device(const char* access) {
   return {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 12}, {"access", access}};
 }
 
+// A child of the test joins the cgroup whose cgroup.procs is `procs` and opens
+// `node`: 0, or the errno of the open (100: could not join).
+int open_in_cgroup(const std::string& procs, const std::string& node, int flags) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(procs.c_str(), O_WRONLY);
+    if (fd < 0 || write(fd, "0", 1) != 1) _exit(100);
+    close(fd);
+    int dev = open(node.c_str(), flags | O_NONBLOCK);
+    _exit(dev >= 0 ? 0 : errno);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 // ------------------------------------------------------------------ memory
 
 TEST(Resources, MemoryLimitAndReservation) {
@@ -285,6 +301,24 @@ TEST(Resources, DeviceRulesV1) {
   }
 }
 
+// update --resources with device rules rewrites the v1 lists.
+TEST(Resources, UpdateDeviceRulesV1) {
+  if (!v1_has("devices")) GTEST_SKIP() << "no v1 devices controller";
+  SKIP_ON_RUNC("runc 1.1 update takes no device rules");
+  CgBundle c;
+  c.b.checker_args({"sleep", "30"});
+  ASSERT_EQ(c.b.run({"--detach"}).status, 0);
+  std::string node = c.b.dir + "/berth-test-dev";
+  ASSERT_EQ(mknod(node.c_str(), S_IFCHR | 0666, makedev(1, 12)), 0) << strerror(errno);
+  std::string procs = "/sys/fs/cgroup/devices" + c.path + "/cgroup.procs";
+  EXPECT_EQ(open_in_cgroup(procs, node, O_RDONLY), EPERM);
+  json update = {{"devices", {{{"allow", false}, {"access", "rwm"}}, allow_test_device("rw")}}};
+  auto r = c.b.rt({"update", "--resources", "-", c.b.id}, {.stdin_data = update.dump()});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  EXPECT_EQ(open_in_cgroup(procs, node, O_RDWR), ENXIO);
+  EXPECT_EQ(open_in_cgroup(procs, "/dev/null", O_RDWR), 0);  // the defaults stay
+}
+
 // ------------------------------------------------------------------ pure v2 (cgroup2 over /sys/fs/cgroup)
 
 TEST(Resources, PureV2DeviceFilterHugetlbUnified) {
@@ -349,25 +383,13 @@ TEST(Resources, PureV2UpdateReplacesTheDeviceFilter) {
   std::string node = c.b.dir + "/berth-test-dev";
   ASSERT_EQ(mknod(node.c_str(), S_IFCHR | 0666, makedev(1, 12)), 0) << strerror(errno);
   // A child of the test joins the container's cgroup and opens the node.
-  auto open_in_cgroup = [&](int flags) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      int fd = open((cg + "/cgroup.procs").c_str(), O_WRONLY);
-      if (fd < 0 || write(fd, "0", 1) != 1) _exit(100);
-      close(fd);
-      int dev = open(node.c_str(), flags | O_NONBLOCK);
-      _exit(dev >= 0 ? 0 : errno);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  };
-  EXPECT_EQ(open_in_cgroup(O_RDONLY), EPERM);
+  auto open_node = [&](int flags) { return open_in_cgroup(cg + "/cgroup.procs", node, flags); };
+  EXPECT_EQ(open_node(O_RDONLY), EPERM);
   json update = {{"devices", {{{"allow", false}, {"access", "rwm"}}, allow_test_device("r")}}};
   r = rt_in(kAsPureV2, c.b, {"update", "--resources", "-", c.b.id}, {.stdin_data = update.dump()});
   ASSERT_EQ(r.status, 0) << r.describe();
-  EXPECT_EQ(open_in_cgroup(O_RDONLY), ENXIO);
-  EXPECT_EQ(open_in_cgroup(O_WRONLY), EPERM);
+  EXPECT_EQ(open_node(O_RDONLY), ENXIO);
+  EXPECT_EQ(open_node(O_WRONLY), EPERM);
   r = rt_in(kAsPureV2, c.b, {"delete", "--force", c.b.id});
   EXPECT_EQ(r.status, 0) << r.describe();
   EXPECT_FALSE(fs::exists(cg)) << "cgroup left behind";
