@@ -1,0 +1,36 @@
+// berth: the engine's command line. One file per verb; each parses its
+// flags and calls one library function. Verbs register in main.cc's table.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/error.h"
+#include "image/config.h"
+
+namespace berth::tool {
+
+struct Globals {
+  std::string root = "/var/lib/berth";
+  std::string runroot = "/run/berth";
+  std::string config_path;  // --config; else $BERTH_CONFIG, else /etc/berth/berth.toml
+  std::string log_level = "warn";
+  int exit_code = 0;
+};
+
+// Prints "berth: <error>" and returns the failure status (125, podman's).
+int report(const Error& err);
+// Turns a Result into the process exit status.
+int check(const Result<>& r);
+// berth.toml as --config / $BERTH_CONFIG / the default path say.
+Result<image::Config> load_config(const Globals& g);
+
+// The verbs; each adds a subcommand whose callback does the work.
+void add_pull(CLI::App& app, Globals& g);
+void add_push(CLI::App& app, Globals& g);
+void add_login(CLI::App& app, Globals& g);
+void add_logout(CLI::App& app, Globals& g);
+
+}  // namespace berth::tool
