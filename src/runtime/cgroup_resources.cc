@@ -5,11 +5,9 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "base/file.h"
-#include "base/log.h"
 #include "runtime/cgroup_convert.h"
 #include "runtime/cgroup_internal.h"
 #include "runtime/cgroup_resources_internal.h"

@@ -2,8 +2,6 @@
 // and cpuset; v2 cpu.weight, cpu.max, cpu.max.burst, cpu.idle and cpuset.
 #include <cerrno>
 
-#include "base/file.h"
-#include "base/log.h"
 #include "runtime/cgroup_convert.h"
 #include "runtime/cgroup_internal.h"
 #include "runtime/cgroup_resources_internal.h"
