@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""A misbehaving Distribution v2 registry for Berth's pull tests.
+
+    bad_registry.py LAYOUT MODE PORTFILE LOGFILE
+
+Serves the OCI layout LAYOUT (its first manifest) as fixtures/busybox:latest
+on 127.0.0.1 (a free port, written to PORTFILE once listening), misbehaving as
+MODE says; every request is appended to LOGFILE ("GET /v2/... range=...").
+
+Modes: ok, bad-digest (a layer byte flipped), short-body (the layer cut short,
+with a matching Content-Length), reset (a TCP reset half-way through the
+layer), hang (half the layer, then silence), wrong-size (the manifest claims a
+bigger layer), unknown-media-type, invalid-json, huge-manifest, flaky (503 for
+the first two layer GETs), slow (the layer at ~200 kB/s, for kill -9 tests).
+"""
+import hashlib, http.server, json, os, socket, socketserver, struct, sys, threading, time
+
+layout, mode, portfile, logfile = sys.argv[1:5]
+REPO = "fixtures/busybox"
+
+
+def blob(d):
+    with open(os.path.join(layout, "blobs", "sha256", d.split(":", 1)[1]), "rb") as f:
+        return f.read()
+
+
+index = json.load(open(os.path.join(layout, "index.json")))
+manifest_desc = index["manifests"][0]
+manifest = json.loads(blob(manifest_desc["digest"]))
+layer_digest = manifest["layers"][0]["digest"]
+layer = blob(layer_digest)
+
+if mode == "wrong-size":
+    manifest["layers"][0]["size"] += 10
+elif mode == "unknown-media-type":
+    manifest["layers"][0]["mediaType"] = "application/x-berth-bogus"
+manifest_body = json.dumps(manifest).encode()
+manifest_type = manifest.get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+if mode == "invalid-json":
+    manifest_body = b'{"schemaVersion": 2, "layers": ['
+elif mode == "huge-manifest":
+    manifest["annotations"] = {"pad": "x" * (5 << 20)}
+    manifest_body = json.dumps(manifest).encode()
+manifest_digest = "sha256:" + hashlib.sha256(manifest_body).hexdigest()
+layer_gets = 0
+lock = threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        # A TLS ClientHello (a client probing for HTTPS): refuse at once, as
+        # real registries without TLS do, instead of waiting for a request line.
+        try:
+            first = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if first == b"\x16":
+            return
+        super().handle()
+
+    def record(self):
+        with lock, open(logfile, "a") as f:
+            f.write(f"{self.command} {self.path} range={self.headers.get('Range', '')}\n")
+
+    def send(self, code, body=b"", ctype="application/json", extra=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        global layer_gets
+        self.record()
+        p = self.path
+        if p == "/v2/":
+            return self.send(200, b"{}")
+        if p in (f"/v2/{REPO}/manifests/latest", f"/v2/{REPO}/manifests/{manifest_digest}"):
+            return self.send(200, manifest_body, manifest_type, {"Docker-Content-Digest": manifest_digest})
+        if p.startswith(f"/v2/{REPO}/blobs/"):
+            d = p.rsplit("/", 1)[1]
+            if d != layer_digest:
+                try:
+                    return self.send(200, blob(d), "application/octet-stream")
+                except OSError:
+                    return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
+            return self.serve_layer()
+        self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}')
+
+    def serve_layer(self):
+        global layer_gets
+        with lock:
+            layer_gets += 1
+            n = layer_gets
+        data = layer
+        if mode == "bad-digest":
+            data = bytearray(layer)
+            data[len(data) // 2] ^= 0xFF
+            data = bytes(data)
+        if mode == "short-body":
+            data = layer[: len(layer) // 2]
+        if mode == "flaky" and n <= 2:
+            return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}')
+        start = 0
+        rng = self.headers.get("Range", "")
+        if rng.startswith("bytes=") and mode in ("ok", "slow", "flaky"):
+            start = int(rng[6:].split("-")[0])
+        body = data[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        half = len(body) // 2
+        if mode == "reset":
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return
+        if mode == "hang":
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            time.sleep(60)
+            return
+        if mode == "slow":
+            for i in range(0, len(body), 4096):
+                self.wfile.write(body[i:i + 4096])
+                self.wfile.flush()
+                time.sleep(0.02)
+            return
+        self.wfile.write(body)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(portfile + ".tmp", portfile)
+srv.serve_forever()
