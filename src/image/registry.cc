@@ -458,7 +458,8 @@ struct RegistryClient::Impl {
       }
       return r;
     }
-    return std::unexpected(std::move(*last).context(fmt::format("{}: gave up after {} attempts", registry, retries + 1)));
+    return std::unexpected(std::move(*last).context(
+        fmt::format("{}: gave up after {} attempt{}", registry, retries + 1, retries == 0 ? "" : "s")));
   }
 
   static std::vector<std::string> pull_scope(const std::string& repo) { return {"repository:" + repo + ":pull"}; }

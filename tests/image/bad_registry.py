@@ -130,8 +130,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "reset":
             self.wfile.write(body[:half])
             self.wfile.flush()
+            # SO_LINGER 0 + close = RST. detach(): the handler's buffered
+            # files hold the socket object, which would keep the fd open.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            os.close(self.connection.detach())
+            self.close_connection = True
             return
         if mode == "hang":
             self.wfile.write(body[:half])

@@ -132,9 +132,10 @@ class BadRegistry {
 // A store root plus a berth.toml; `berth(...)` runs the binary on them.
 class Client {
  public:
-  explicit Client(const std::string& toml = "") : root_("pull") {
+  explicit Client(const std::string& toml = "", const std::string& pull = "retries = 1\nlow-speed-timeout = 2\n")
+      : root_("pull") {
     // The caller's keys first: top-level keys must precede any table.
-    std::ofstream(root_ / "berth.toml") << toml << "\n[pull]\nretries = 1\nlow-speed-timeout = 2\ncerts-dir = \""
+    std::ofstream(root_ / "berth.toml") << toml << "\n[pull]\n" << pull << "certs-dir = \""
                                          << (root_ / "certs.d") << "\"\nauth-file = \"" << (root_ / "auth.json")
                                          << "\"\n";
   }
@@ -345,6 +346,7 @@ TEST(RegistryTls, CertsDirCaAndVerification) {
 struct BadCase {
   const char* mode;
   const char* expect;  // in the error
+  const char* pull = "retries = 1\nlow-speed-timeout = 2\n";
 };
 
 class BadInput : public ::testing::TestWithParam<BadCase> {};
@@ -352,7 +354,7 @@ class BadInput : public ::testing::TestWithParam<BadCase> {};
 TEST_P(BadInput, ClearErrorNothingStoredNothingLost) {
   REQUIRE_FIXTURES();
   BadRegistry bad(GetParam().mode);
-  Client c("[[registry]]\nlocation = \"" + bad.addr() + "\"\ninsecure = true\n");
+  Client c("[[registry]]\nlocation = \"" + bad.addr() + "\"\ninsecure = true\n", GetParam().pull);
   // Something stored before the bad pull: it must survive.
   auto cs = ContentStore::open(c.store() + "/content");
   ASSERT_TRUE(cs);
@@ -377,7 +379,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"unknown-media-type", "unsupported layer media type \"application/x-berth-bogus\""},
                       BadCase{"invalid-json", "manifest: invalid JSON"},
                       BadCase{"huge-manifest", "larger than 4194304 bytes"},
-                      BadCase{"reset", "gave up after 2 attempts"}, BadCase{"hang", "gave up after 2 attempts"}),
+                      BadCase{"reset", "gave up after 2 attempts"}, BadCase{"hang", "gave up after 1 attempt: ", "retries = 0\nlow-speed-timeout = 1\n"}),
     [](const auto& info) {
       std::string n = info.param.mode;
       std::replace(n.begin(), n.end(), '-', '_');
