@@ -55,6 +55,12 @@ void Channel::send_error(const Error& err) const {
 }
 
 Result<Message> Channel::recv() const {
+  BERTH_TRY_ASSIGN(m, recv_or_eof());
+  if (!m) return error("container init exited before finishing set-up");
+  return std::move(*m);
+}
+
+Result<std::optional<Message>> Channel::recv_or_eof() const {
   // Peek at the datagram's size first: a 64 KiB buffer per message would be
   // most of the runtime's resident memory.
   ssize_t size;
@@ -68,7 +74,7 @@ Result<Message> Channel::recv() const {
     n = ::recv(sock_.get(), buf.data(), buf.size(), 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error(errno, "receive on sync channel");
-  if (n == 0) return error("container init exited before finishing set-up");
+  if (n == 0) return std::nullopt;
   if (static_cast<size_t>(n) < sizeof(Header)) return error("short message on sync channel");
   Header h;
   std::memcpy(&h, buf.data(), sizeof h);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -33,6 +34,9 @@ class Channel {
   // The next message; an error sent with send_error() comes back as the error.
   // EOF (the peer exited) is an error saying so.
   Result<Message> recv() const;
+  // recv() where EOF is no error: nullopt once every peer closed its end
+  // (exited, or exec'd with the end close-on-exec).
+  Result<std::optional<Message>> recv_or_eof() const;
   // recv() that also checks the type.
   Result<Message> expect(uint32_t type, const char* what) const;
 

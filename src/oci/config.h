@@ -28,6 +28,10 @@ Result<Spec> parse_config(std::string_view json);
 Result<Spec> load_config(const std::string& bundle_dir);
 // Validation alone (parse_config calls it); also for specs built in code.
 Result<> validate(const Spec& spec);
+// A runtime-spec `process` document on its own (`exec --process FILE`),
+// parsed and validated as config.json's process is; errors name "process.*".
+Result<Process> parse_process(std::string_view json);
+Result<> validate_process(const Process& process);
 // What the spec says to warn about rather than fail on: capabilities unknown
 // to this table, relative mount destinations (deprecated). Messages name the path.
 std::vector<std::string> config_warnings(const Spec& spec);

@@ -572,6 +572,23 @@ Result<Resources> parse_resources(std::string_view text) {
   }
 }
 
+Result<Process> parse_process(std::string_view text) {
+  try {
+    json doc;
+    try {
+      doc = json::parse(text.begin(), text.end());
+    } catch (const json::exception& e) {
+      return error("invalid JSON: {}", parse_error_text(e));
+    }
+    Process p;
+    BERTH_TRY(read(doc, "process", p));
+    BERTH_TRY(validate_process(p));
+    return p;
+  } catch (const std::exception& e) {
+    return error("reading process: {}", e.what());
+  }
+}
+
 Result<Spec> load_config(const std::string& bundle_dir) {
   std::string path = bundle_dir.empty() ? "config.json" : bundle_dir + "/config.json";
   auto text = read_file(path);

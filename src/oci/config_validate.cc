@@ -419,6 +419,7 @@ const Namespace* find_namespace(const Spec& spec, std::string_view type) {
 }
 
 Result<> validate_resources(const Resources& r) { return check_resources(r); }
+Result<> validate_process(const Process& process) { return check_process(process); }
 
 Result<> validate(const Spec& spec) {
   if (spec.oci_version.empty()) return error("ociVersion: is required");

@@ -19,19 +19,12 @@
 namespace berth::runtime {
 namespace {
 
-Result<UniqueFd> pidfd_of(const ContainerRecord& rec) {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, rec.pid, 0));
-  if (fd < 0) return sys_error(errno, "pidfd_open {}", rec.pid);
-  UniqueFd pidfd(fd);
-  // The pid may have been reused between reading the state and opening it.
-  if (process_start_time(rec.pid) != rec.pid_start_time) return sys_error(ESRCH, "container \"{}\" is not running", rec.id);
-  return pidfd;
-}
-
-// Hooks saved with the container (only containers that have hooks keep their config).
+// Hooks saved with the container (its config is kept in the state dir).
 std::optional<oci::Hooks> saved_hooks(const StateStore& store, const std::string& id) {
-  if (access(store.config_path(id).c_str(), F_OK) != 0) return std::nullopt;
-  auto spec = oci::load_config(store.dir(id));
+  auto text = read_file(store.config_path(id));
+  // Most configs have no hooks: skip parsing them on delete's path.
+  if (!text || text->find("\"hooks\"") == std::string::npos) return std::nullopt;
+  auto spec = oci::parse_config(*text);
   if (!spec) {
     log::warn("container \"{}\": saved config: {}", id, spec.error().what());
     return std::nullopt;
@@ -115,7 +108,7 @@ Result<> Runtime::create(const CreateOptions& opts) {
 
 Result<> release_init(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks) {
   const std::string& id = rec.id;
-  BERTH_TRY_ASSIGN(pidfd, pidfd_of(rec));
+  BERTH_TRY_ASSIGN(pidfd, open_init_pidfd(rec));
   std::string fifo_path = store.fifo_path(id);
   // Non-blocking open of the read end: the init blocked in its open for
   // writing wakes up, writes one byte and goes on to exec.
@@ -179,7 +172,7 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) {
     return cgroups->signal_all(signal);
   }
   if (c.status == oci::Status::stopped) return error("container \"{}\" is not running", id);
-  BERTH_TRY_ASSIGN(pidfd, pidfd_of(c.record));
+  BERTH_TRY_ASSIGN(pidfd, open_init_pidfd(c.record));
   if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) < 0)
     return sys_error(errno, "send signal {} to container \"{}\"", signal, id);
   return {};
@@ -193,7 +186,7 @@ Result<> Runtime::remove(const std::string& id, bool force) {
       return error("cannot delete container \"{}\": it is {} (use --force)", id, oci::status_name(c.status));
   }
   if (c.status != oci::Status::stopped) {
-    auto pidfd = pidfd_of(c.record);
+    auto pidfd = open_init_pidfd(c.record);
     if (pidfd) {
       syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
       BERTH_TRY(wait_exit(*pidfd, 10000));

@@ -24,6 +24,8 @@ struct CreateOptions {
   int preserve_fds = 0;
 };
 
+struct ExecOptions;
+
 struct ContainerInfo {
   ContainerRecord record;
   oci::Status status = oci::Status::stopped;
@@ -42,6 +44,9 @@ class Runtime {
   // for a signal).
   Result<int> run(const CreateOptions& opts, bool detach);
   Result<> kill(const std::string& id, int signal, bool all);
+  // Runs a new process in the container (exec.h); without opts.detach,
+  // waits for it like run() and returns its exit status.
+  Result<int> exec(const ExecOptions& opts);
   // Removes a stopped (or created) container; `force` kills a running one.
   Result<> remove(const std::string& id, bool force);
   Result<ContainerInfo> info(const std::string& id) const;

@@ -12,6 +12,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "runtime/child.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/process_attrs.h"
@@ -20,33 +21,6 @@ namespace berth::runtime {
 namespace {
 
 constexpr long kKeyctlJoinSessionKeyring = 1;
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  out.reserve(v.size() + 1);
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
-Result<> reset_signals() {
-  sigset_t none;
-  sigemptyset(&none);
-  if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) return sys_error(errno, "reset signal mask");
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
-  }
-  return {};
-}
-
-Result<> become_root_in_userns() {
-  // Creating files needs a mapped fsuid; 0 is mapped in nearly every config.
-  // When it is not, keep the overflow ids: capabilities still apply.
-  if (setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresgid(0) in user namespace");
-  if (setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresuid(0) in user namespace");
-  return {};
-}
 
 Result<> join_session_keyring(const std::string& id) {
   std::string name = "_ses." + id;

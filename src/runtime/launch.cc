@@ -66,13 +66,6 @@ Result<UniqueFd> make_exec_fifo(const std::string& path) {
   return open_file(path, O_PATH);
 }
 
-bool has_hooks(const oci::Spec& spec) {
-  if (!spec.hooks) return false;
-  const auto& h = *spec.hooks;
-  return !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
-         !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty();
-}
-
 }  // namespace
 
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal) {
@@ -108,7 +101,10 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   log::debug("create {}: state dir made", opts.id);
   std::unique_ptr<cgroup::Manager> cgroups;  // outlives the rollback that may destroy it
   Rollback rollback(store, opts.id);
-  if (has_hooks(spec)) BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
+  // Kept for delete's poststop hooks and for exec, which gives a new process
+  // the container's own attributes (seccomp, capabilities, rlimits...) even
+  // if the bundle changes later.
+  BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
   BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
   BERTH_TRY_ASSIGN(state_dir, open_file(store.dir(opts.id), O_PATH | O_DIRECTORY));
 

@@ -17,22 +17,6 @@
 namespace berth::runtime {
 namespace {
 
-// clone3 without a new stack: fork semantics, plus namespaces in one call.
-pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir = nullptr) {
-  struct clone_args args;
-  std::memset(&args, 0, sizeof args);
-  if (cgroup2_dir && cgroup2_dir->valid()) {
-    // Born in its cgroup2 directory: no cgroup.procs write (and its lock) later.
-    flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup2_dir->get());
-  }
-  args.flags = flags;
-  // With CLONE_PARENT the child inherits the caller's exit signal; clone3
-  // rejects an explicit one.
-  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
-  return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
-}
-
 [[noreturn]] void run_intermediate(const InitContext& ctx) {
   const auto& plan = *ctx.plan;
   auto fail = [&](const Error& e) {
@@ -52,6 +36,22 @@ pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir = nullptr) {
 }
 
 }  // namespace
+
+// clone3 without a new stack: fork semantics, plus namespaces in one call.
+pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir) {
+  struct clone_args args;
+  std::memset(&args, 0, sizeof args);
+  if (cgroup2_dir && cgroup2_dir->valid()) {
+    // Born in its cgroup2 directory: no cgroup.procs write (and its lock) later.
+    flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup2_dir->get());
+  }
+  args.flags = flags;
+  // With CLONE_PARENT the child inherits the caller's exit signal; clone3
+  // rejects an explicit one.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+  return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
+}
 
 Result<pid_t> spawn_init(const InitContext& ctx, const Channel& parent_end) {
   const auto& plan = *ctx.plan;

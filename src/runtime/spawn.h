@@ -6,10 +6,18 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include "base/error.h"
+#include "base/fd.h"
 #include "runtime/init.h"
 
 namespace berth::runtime {
+
+// clone3 without a new stack (fork semantics) with `flags` (CLONE_NEW*,
+// CLONE_PARENT); born in `cgroup2_dir` (CLONE_INTO_CGROUP) when it is a valid
+// fd. Returns what clone3 returns: the pid, 0 in the child, -1 with errno.
+pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir = nullptr);
 
 // Starts container_init(ctx) in a new process; `parent_end` is the runtime's
 // end of ctx.channel. Returns the init's pid (in the caller's pid namespace).

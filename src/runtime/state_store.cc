@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,6 +155,18 @@ uint64_t process_start_time(pid_t pid) {
     return 0;
   if (state == 'Z' || state == 'X') return 0;
   return start;
+}
+
+Result<UniqueFd> open_init_pidfd(const ContainerRecord& rec) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, rec.pid, 0));
+  if (fd < 0) {
+    if (errno == ESRCH) return sys_error(ESRCH, "container \"{}\" is not running", rec.id);
+    return sys_error(errno, "pidfd_open {}", rec.pid);
+  }
+  UniqueFd pidfd(fd);
+  // The pid may have been reused between reading the state and opening it.
+  if (process_start_time(rec.pid) != rec.pid_start_time) return sys_error(ESRCH, "container \"{}\" is not running", rec.id);
+  return pidfd;
 }
 
 oci::Status container_status(const StateStore& store, const ContainerRecord& rec) {

@@ -65,6 +65,9 @@ Result<> validate_id(const std::string& id);
 
 // The start time of a live pid, or 0 when the process is gone.
 uint64_t process_start_time(pid_t pid);
+// A pidfd of the container's init, checked against the recorded start time
+// (a reused pid is "not running", ESRCH).
+Result<UniqueFd> open_init_pidfd(const ContainerRecord& rec);
 
 // created / running / stopped, from the record and the live system (paused
 // comes with the pause verb, part 2).

@@ -36,6 +36,7 @@ void add_list(CLI::App& app, Globals& g);
 void add_spec(CLI::App& app, Globals& g);
 void add_update(CLI::App& app, Globals& g);
 void add_features(CLI::App& app, Globals& g);
+void add_exec(CLI::App& app, Globals& g);
 
 // Options shared by create and run.
 void add_create_options(CLI::App& cmd, runtime::CreateOptions& opts);

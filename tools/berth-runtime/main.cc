@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   tool::add_spec(app, g);
   tool::add_update(app, g);
   tool::add_features(app, g);
+  tool::add_exec(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {

@@ -1,0 +1,23 @@
+// Steps shared by the two kinds of container process between clone and exec:
+// the container's init (init.cc) and a process exec'd into a running
+// container (exec.cc). Allocation is fine here, exceptions are not.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace berth::runtime {
+
+// Unblocks every signal and restores default dispositions: the runtime
+// blocks signals it forwards, and the container's process must not inherit that.
+Result<> reset_signals();
+// setresgid/setresuid(0) in a just-entered user namespace, so files created
+// before the identity change belong to the namespace's root. Keeps the
+// overflow ids when 0 is not mapped: capabilities still apply.
+Result<> become_root_in_userns();
+// argv/envp for execve: pointers into `v`, null-terminated.
+std::vector<char*> c_strings(const std::vector<std::string>& v);
+
+}  // namespace berth::runtime
