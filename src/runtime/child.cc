@@ -1,9 +1,11 @@
 #include "runtime/child.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 namespace berth::runtime {
 
@@ -21,6 +23,21 @@ Result<> reset_signals() {
 Result<> become_root_in_userns() {
   if (setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresgid(0) in user namespace");
   if (setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error(errno, "setresuid(0) in user namespace");
+  return {};
+}
+
+// The cwd must be inside the container's root: a cwd reached through a
+// leaked fd (/proc/self/fd/N of a host directory) is reported by the kernel
+// as "(unreachable)..." (CVE-2024-21626).
+Result<> enter_cwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) < 0) return sys_error(errno, "chdir to cwd \"{}\"", cwd);
+  char buf[PATH_MAX];
+  long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENOENT) return sys_error(ENOENT, "cwd \"{}\" is outside the container's root", cwd);
+    return sys_error(errno, "getcwd after chdir to \"{}\"", cwd);
+  }
+  if (buf[0] != '/') return error("cwd \"{}\" resolves outside the container's root: refused", cwd);
   return {};
 }
 

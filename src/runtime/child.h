@@ -17,6 +17,10 @@ Result<> reset_signals();
 // before the identity change belong to the namespace's root. Keeps the
 // overflow ids when 0 is not mapped: capabilities still apply.
 Result<> become_root_in_userns();
+// chdir(cwd), then a check that the cwd is inside the process's root: a cwd
+// reached through a leaked fd (/proc/self/fd/N of a host directory) is
+// outside it, and the kernel's getcwd says "(unreachable)" (CVE-2024-21626).
+Result<> enter_cwd(const std::string& cwd);
 // argv/envp for execve: pointers into `v`, null-terminated.
 std::vector<char*> c_strings(const std::vector<std::string>& v);
 

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -43,6 +42,7 @@
 #include "runtime/lsm.h"
 #include "runtime/namespaces.h"
 #include "runtime/process_attrs.h"
+#include "runtime/seccomp.h"
 #include "runtime/spawn.h"
 #include "runtime/supervise.h"
 
@@ -67,6 +67,7 @@ struct ExecContext {
   int join_flags = 0;        // joined by the intermediate
   bool join_cgroup_ns = false;  // joined by the exec'd process
   const UniqueFd* cgroup2_dir = nullptr;
+  const SeccompProgram* seccomp = nullptr;  // the container's filter, compiled
   std::vector<UniqueFd> v1_tasks;  // the container's v1 "tasks" files, opened by the runtime
   const Channel* channel = nullptr;
   std::vector<int> keep;  // fds passed on (--preserve-fds)
@@ -116,27 +117,19 @@ Result<> join(const UniqueFd& pidfd, pid_t pid, int flags) {
   return {};
 }
 
-// The cwd must be inside the container's root: a cwd reached through a
-// leaked fd (/proc/self/fd/N of a host directory) is reported by the kernel
-// as "(unreachable)..." (CVE-2024-21626).
-Result<> enter_cwd(const std::string& cwd) {
-  if (::chdir(cwd.c_str()) < 0) return sys_error(errno, "chdir to cwd \"{}\"", cwd);
-  char buf[PATH_MAX];
-  long n = ::syscall(SYS_getcwd, buf, sizeof buf);
-  if (n < 0) {
-    if (errno == ENOENT) return sys_error(ENOENT, "cwd \"{}\" is outside the container's root", cwd);
-    return sys_error(errno, "getcwd after chdir to \"{}\"", cwd);
-  }
-  if (buf[0] != '/') return error("cwd \"{}\" resolves outside the container's root: refused", cwd);
-  return {};
-}
-
 Result<> join_session_keyring(const std::string& id) {
   constexpr long kKeyctlJoinSessionKeyring = 1;
   std::string name = "_ses." + id;
   // Not the runtime's session keyring: the host's keys stay out of reach.
   if (::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS)
     return sys_error(errno, "join session keyring \"{}\"", name);
+  return {};
+}
+
+// A notify listener goes to the runtime, which hands it to the agent.
+Result<> load_exec_seccomp(const ExecContext& ctx) {
+  BERTH_TRY_ASSIGN(listener, load_seccomp(*ctx.seccomp));
+  if (listener) BERTH_TRY(pass_seccomp_listener(*ctx.channel, kSyncSeccompFd, listener));
   return {};
 }
 
@@ -170,6 +163,9 @@ Result<std::string> prepare_child(const ExecContext& ctx) {
   if (proc.oom_score_adj) BERTH_TRY(apply_oom_score_adj(*proc.oom_score_adj));
   if (proc.scheduler) BERTH_TRY(apply_scheduler(*proc.scheduler));
   if (proc.io_priority) BERTH_TRY(apply_io_priority(*proc.io_priority));
+  // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: before the identity
+  // change and the capability drop (the init's order, init.cc).
+  if (ctx.seccomp && !proc.no_new_privileges) BERTH_TRY(load_exec_seccomp(ctx));
   BERTH_TRY(set_identity(proc.user));
   BERTH_TRY(apply_capabilities(proc.capabilities ? *proc.capabilities : oci::Capabilities{}));
   BERTH_TRY(enter_cwd(proc.cwd));
@@ -178,6 +174,8 @@ Result<std::string> prepare_child(const ExecContext& ctx) {
   if (proc.no_new_privileges) BERTH_TRY(set_no_new_privileges());
   if (proc.exec_cpu_affinity) BERTH_TRY(apply_exec_cpu_affinity_final(*proc.exec_cpu_affinity));
   BERTH_TRY(mark_cloexec_from(3, ctx.keep));
+  // With no_new_privs, as late as possible: every syscall after it must pass.
+  if (ctx.seccomp && proc.no_new_privileges) BERTH_TRY(load_exec_seccomp(ctx));
   return path;
 }
 
@@ -315,6 +313,12 @@ Result<int> Runtime::exec(const ExecOptions& opts) {
     }
   }
   ctx.cgroup2_dir = &cgroup2_dir;
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux && spec.linux->seccomp) {
+    BERTH_TRY_ASSIGN(program, compile_seccomp_cached(*spec.linux->seccomp, store_.root()));
+    seccomp = std::move(program);
+    ctx.seccomp = &*seccomp;
+  }
 
   // Blocked before the clone: a signal sent meanwhile is forwarded, not lost.
   std::optional<ForwardedSignals> signals;
@@ -350,6 +354,15 @@ Result<int> Runtime::exec(const ExecOptions& opts) {
         break;
       }
       master = std::move(*fd);
+    } else if ((*msg)->type == kSyncSeccompFd) {
+      auto listener = receive_seccomp_listener(parent_end);
+      Result<> sent = listener ? send_to_seccomp_agent(*spec.linux->seccomp, *listener, child.pid(),
+                                                       hook_state_json(c.record, oci::Status::running))
+                               : Result<>(std::unexpected(std::move(listener).error()));
+      if (!sent) {
+        setup = std::unexpected(std::move(sent).error());
+        break;
+      }
     } else {
       setup = error("sync channel: unexpected message type {}", (*msg)->type);
       break;

@@ -15,6 +15,7 @@
 #include "runtime/child.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
+#include "runtime/lsm.h"
 #include "runtime/process_attrs.h"
 
 namespace berth::runtime {
@@ -78,8 +79,8 @@ Result<> apply_process(const InitContext& ctx) {
   BERTH_TRY(set_identity(proc.user));
   // No capabilities object means no capabilities (as runc reads it).
   BERTH_TRY(apply_capabilities(proc.capabilities ? *proc.capabilities : oci::Capabilities{}));
-  if (!proc.cwd.empty() && chdir(proc.cwd.c_str()) < 0)
-    return sys_error(errno, "chdir to process.cwd \"{}\"", proc.cwd);
+  if (!proc.cwd.empty()) BERTH_TRY(enter_cwd(proc.cwd));
+  BERTH_TRY(apply_exec_labels(proc.apparmor_profile, proc.selinux_label));
   if (proc.no_new_privileges) BERTH_TRY(set_no_new_privileges());
   if (seccomp_before_created(ctx)) BERTH_TRY(load_container_seccomp(ctx));
   return {};

@@ -205,6 +205,26 @@ TEST(Exec, NoNewPrivsFlag) {
   EXPECT_EQ(c.check({"--no-new-privs"})["no_new_privs"], 1);
 }
 
+// The container's seccomp filter applies to an exec'd process (with and
+// without noNewPrivileges: the filter is loaded at a different point).
+void expect_exec_filtered(bool no_new_privs) {
+  Bundle b;
+  b.config["process"]["noNewPrivileges"] = no_new_privs;
+  b.config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls", json::array({{{"names", {"getpriority"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}}})}};
+  Running c(b);
+  auto j = c.check({}, {"seccomp-mode"});
+  EXPECT_EQ(j["seccomp"], 2) << j;
+  j = c.check({}, {"syscall", "getpriority", "0", "0"});
+  EXPECT_EQ(j["errno"], 38) << "the container's filter must apply: " << j;
+  j = c.check({}, {"syscall", "getppid"});
+  EXPECT_EQ(j["errno"], 0) << j;
+}
+
+TEST(Exec, InheritsSeccompFilter) { expect_exec_filtered(true); }
+TEST(Exec, InheritsSeccompFilterWithoutNoNewPrivileges) { expect_exec_filtered(false); }
+
 TEST(Exec, JoinsEveryNamespaceOfTheContainer) {
   Bundle b;
   for (const char* ns : {"pid", "ipc", "uts", "mount", "network", "cgroup"}) b.add_namespace(ns);
