@@ -16,7 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 json maximal() {
-  auto file = std::filesystem::path(__FILE__).parent_path().parent_path() /
+  auto file = std::filesystem::path(BERTH_TESTS_DIR) /
               "fuzz/corpus/config/maximal.json";
   std::ifstream in(file);
   std::stringstream ss;

@@ -23,7 +23,7 @@ using json = nlohmann::json;
 
 // The seed corpus of the fuzzer doubles as the test data.
 std::string corpus_file(const std::string& name) {
-  auto dir = std::filesystem::path(__FILE__).parent_path().parent_path() / "fuzz/corpus/config";
+  auto dir = std::filesystem::path(BERTH_TESTS_DIR) / "fuzz/corpus/config";
   std::ifstream in(dir / name);
   if (!in) ADD_FAILURE() << "cannot read " << (dir / name);
   std::stringstream ss;
