@@ -14,7 +14,11 @@
 # private mount namespace with /sys/fs/cgroup/unified unmounted (the host is
 # untouched); AS_IS=1 runs in the real layout instead. Everything runs under a
 # child subreaper (scripts/reap.py): PID 1 here does not reap orphans.
-# Env: RUNS (30) N (100) BUILD (build/release) BERTH_FIXTURES (/var/tmp/berth-fixtures).
+# CONFIG=realistic runs a config closer to what engines generate: memory and pids
+# limits plus the default-sized seccomp profile of containers-common (converted
+# by scripts/default-seccomp.py); the floor stays the same.
+# Env: RUNS (30) N (100) BUILD (build/release) BERTH_FIXTURES (/var/tmp/berth-fixtures)
+#      CONFIG (plain | realistic).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -26,11 +30,31 @@ BUNDLE=$DATA/bundle-busybox
 command -v hyperfine >/dev/null || "$TOP/scripts/install-deps.sh"
 [[ $# -gt 0 ]] || set -- "$BUILD/berth-runtime" crun runc
 
+if [[ ${CONFIG:-plain} == realistic ]]; then
+  # A bundle beside the fixture's, sharing its rootfs by absolute path.
+  RBUNDLE=$(mktemp -d /tmp/berth-bench-bundle.XXXXXX)
+  trap 'rm -rf "$RBUNDLE"' EXIT
+  python3 "$TOP/scripts/default-seccomp.py" > "$RBUNDLE/seccomp.json"
+  python3 - "$BUNDLE" "$RBUNDLE" <<'PY'
+import json, sys
+src, dst = sys.argv[1], sys.argv[2]
+c = json.load(open(f"{src}/config.json"))
+c["root"]["path"] = f"{src}/rootfs"
+res = c["linux"].setdefault("resources", {})
+res["memory"] = {"limit": 256 * 1024 * 1024}
+res["pids"] = {"limit": 1024}
+c["linux"]["seccomp"] = json.load(open(f"{dst}/seccomp.json"))
+json.dump(c, open(f"{dst}/config.json", "w"))
+PY
+  echo "== realistic config: memory 256M, pids 1024, seccomp with $(python3 -c 'import json,sys; print(sum(len(s["names"]) for s in json.load(open(sys.argv[1]))["syscalls"]))' "$RBUNDLE/seccomp.json") syscall rules"
+  BUNDLE=$RBUNDLE
+fi
+
 FLOOR=$DATA/floor
 [[ -x $FLOOR && $FLOOR -nt $HERE/floor.c ]] || gcc -O2 -o "$FLOOR" "$HERE/floor.c"
 ST=$(mktemp -d /run/berth-bench.XXXXXX)
 OUT=$(mktemp -d /tmp/berth-bench-out.XXXXXX)
-trap 'rm -rf "$ST" "$OUT"' EXIT
+trap 'rm -rf "$ST" "$OUT" ${RBUNDLE:-}' EXIT
 
 bins=() names=() one=() loop=()
 for rt in "$@"; do
@@ -40,8 +64,8 @@ for rt in "$@"; do
   one+=(-n "$name run" "$bin --root $ST/$name run --bundle $BUNDLE b-$name")
   loop+=(-n "$name x$N" "for i in \$(seq $N); do $bin --root $ST/$name run --bundle $BUNDLE b-$name || exit 1; done")
 done
-one+=(-n "floor" "$FLOOR $BUNDLE/rootfs 1")
-loop+=(-n "floor x$N" "$FLOOR $BUNDLE/rootfs $N")
+one+=(-n "floor" "$FLOOR $DATA/bundle-busybox/rootfs 1")
+loop+=(-n "floor x$N" "$FLOOR $DATA/bundle-busybox/rootfs $N")
 
 wrap=(python3 "$TOP/scripts/reap.py")
 [[ ${AS_IS:-0} == 1 ]] || wrap=(unshare -m --propagation private bash -c \
