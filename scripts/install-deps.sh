@@ -19,7 +19,7 @@ PKGS=(
   runc crun podman containerd conmon catatonit uidmap umoci skopeo criu
   docker-registry apache2-utils openssl isal zstd pigz erofs-utils
   # benchmarks
-  hyperfine
+  hyperfine debootstrap
 )
 
 missing=()

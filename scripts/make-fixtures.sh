@@ -8,12 +8,19 @@
 #   $BERTH_FIXTURES/oci-busybox          OCI image layout (tag "latest") of the same rootfs
 #   $BERTH_FIXTURES/oci-busybox.tar      the same layout as an oci-archive (for `ctr images import`)
 #
+# With --debian (the pull benchmark's image; needs debootstrap and the machine's Debian mirror):
+#   $BERTH_FIXTURES/debian-rootfs        debootstrap --variant=minbase bookworm (+ python3, perl, curl)
+#   $BERTH_FIXTURES/oci-debian           OCI image layout (tag "bookworm"), 4 gzip layers:
+#                                        /usr/lib*, /usr/share, the rest of /usr, everything else
+#
 # Rerunnable: each step is skipped when its output exists; FORCE=1 rebuilds everything.
 # Needs: busybox-static runc umoci python3 (scripts/install-deps.sh).
 set -euo pipefail
 
 DATA=${BERTH_FIXTURES:-/var/tmp/berth-fixtures}
 FORCE=${FORCE:-0}
+DEBIAN=0
+[[ ${1:-} == --debian ]] && DEBIAN=1
 VERSION=2  # bump when the content of the fixtures changes
 mkdir -p "$DATA"
 log() { printf '== make-fixtures: %s\n' "$*" >&2; }
@@ -82,4 +89,46 @@ if ! stamp oci; then
   umoci gc --layout "$OCI"
   tar -C "$OCI" -cf "$OCI.tar" oci-layout index.json blobs
   done_stamp oci
+fi
+
+# ---------------------------------------------------------------- Debian image (--debian)
+[[ $DEBIAN == 1 ]] || exit 0
+# The Debian mirror this machine already uses (first URIs:/deb line of its apt sources).
+MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}' \
+  /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1)}
+SUITE=${SUITE:-bookworm}
+DEB_INCLUDE=${DEB_INCLUDE:-python3-minimal,libpython3.11-stdlib,perl,ca-certificates,curl}
+DEB_ROOTFS=$DATA/debian-rootfs
+OCI_DEB=$DATA/oci-debian
+if ! stamp debian-rootfs; then
+  log "debootstrap --variant=minbase $SUITE from $MIRROR -> $DEB_ROOTFS"
+  rm -rf "$DEB_ROOTFS"
+  debootstrap --variant=minbase --include="$DEB_INCLUDE" "$SUITE" "$DEB_ROOTFS" "$MIRROR" \
+    >"$DATA/debootstrap.log" 2>&1 || { tail -20 "$DATA/debootstrap.log" >&2; exit 1; }
+  # Image hygiene as the official images: no apt lists or caches, logs, device nodes.
+  rm -rf "$DEB_ROOTFS"/var/lib/apt/lists/* "$DEB_ROOTFS"/var/cache/apt/*.bin \
+    "$DEB_ROOTFS"/var/cache/apt/archives/*.deb "$DEB_ROOTFS"/var/log/* \
+    "$DEB_ROOTFS"/dev/* "$DEB_ROOTFS"/proc/* "$DEB_ROOTFS"/sys/* 2>/dev/null || true
+  done_stamp debian-rootfs
+  rm -f "$DATA"/.oci-debian.v*
+fi
+if ! stamp oci-debian; then
+  log "OCI image layout -> $OCI_DEB:$SUITE (4 layers)"
+  rm -rf "$OCI_DEB"
+  umoci init --layout "$OCI_DEB"
+  umoci new --image "$OCI_DEB:$SUITE"
+  tmp=$(mktemp -d "$DATA/tmp.XXXXXX")
+  T=(tar --numeric-owner --xattrs --sort=name -C "$DEB_ROOTFS")
+  "${T[@]}" -cf "$tmp/l1.tar" $(cd "$DEB_ROOTFS" && ls -d ./usr/lib*)
+  "${T[@]}" -cf "$tmp/l2.tar" ./usr/share
+  "${T[@]}" -cf "$tmp/l3.tar" --exclude='./usr/lib*' --exclude=./usr/share ./usr
+  "${T[@]}" -cf "$tmp/l4.tar" --exclude=./usr .
+  for l in l1 l2 l3 l4; do
+    umoci raw add-layer --image "$OCI_DEB:$SUITE" --history.created_by "make-fixtures.sh $l" "$tmp/$l.tar"
+  done
+  umoci config --image "$OCI_DEB:$SUITE" --config.cmd /bin/bash \
+    --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  rm -rf "$tmp"
+  umoci gc --layout "$OCI_DEB"
+  done_stamp oci-debian
 fi
