@@ -199,6 +199,21 @@ TEST(Seccomp, LoadedWithoutNoNewPrivilegesForANonRootUser) {
   EXPECT_EQ(j[1]["errno"], 78) << j[1];
 }
 
+// In a user namespace, CAP_SYS_ADMIN there is enough to load without
+// no_new_privs.
+TEST(Seccomp, UserNamespaceWithoutNoNewPrivileges) {
+  Bundle b;
+  b.add_namespace("user");
+  b.config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+  b.config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+  b.config["process"]["noNewPrivileges"] = false;
+  b.config["linux"]["seccomp"] = allow_all({rule({"getpriority"}, "SCMP_ACT_ERRNO", 81)});
+  auto j = check_lines(b, {"seccomp-mode", "syscall getpriority 0 0"});
+  EXPECT_EQ(j[0]["seccomp"], 2) << j[0];
+  EXPECT_EQ(j[0]["no_new_privs"], false) << j[0];
+  EXPECT_EQ(j[1]["errno"], 81) << j[1];
+}
+
 TEST(Seccomp, FlagsAreAccepted) {
   SKIP_ON_RUNC("runc 1.1 refuses linux.seccomp.flags (\"seccomp flags are not yet supported by runc\")");
   Bundle b;

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "runtime/seccomp.h"
 
 namespace berth::tool {
 
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("-v,--version",
-                       "berth-runtime version " BERTH_VERSION "\nspec: 1.2.0\nlibseccomp: linked statically");
+                       "berth-runtime version " BERTH_VERSION "\nspec: 1.2.0\nlibseccomp: " + runtime::libseccomp_version());
   app.add_option("--root", g.root, "root directory for storage of container state")->capture_default_str();
   app.add_option("--log", g.log_path, "log file (default: stderr)");
   app.add_option("--log-format", g.log_format, "log format: text or json")->capture_default_str();
