@@ -11,9 +11,11 @@ Modes: ok, bad-digest (a layer byte flipped), short-body (the layer cut short,
 with a matching Content-Length), reset (a TCP reset half-way through the
 layer), hang (half the layer, then silence), wrong-size (the manifest claims a
 bigger layer), unknown-media-type, invalid-json, huge-manifest, flaky (503 for
-the first two layer GETs), slow (the layer at ~200 kB/s, for kill -9 tests).
+the first two layer GETs), slow (the layer at ~200 kB/s, for kill -9 tests),
+token (bearer-token auth: /token on the same server hands a token for
+Basic berth-test:s3cret, and every /v2/ request needs it).
 """
-import hashlib, http.server, json, os, socket, socketserver, struct, sys, threading, time
+import base64, hashlib, http.server, urllib.parse, json, os, socket, socketserver, struct, sys, threading, time
 
 layout, mode, portfile, logfile = sys.argv[1:5]
 REPO = "fixtures/busybox"
@@ -81,10 +83,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def need_token(self):
+        """Token mode: the registry half wants a bearer token, scoped to the repository."""
+        if mode != "token":
+            return False
+        want = "Bearer " + hashlib.sha256(f"repository:{REPO}:pull".encode()).hexdigest()
+        if self.path == "/v2/" and self.headers.get("Authorization", "").startswith("Bearer "):
+            return False
+        if self.headers.get("Authorization") == want:
+            return False
+        port = self.server.server_address[1]
+        challenge = (f'Bearer realm="http://127.0.0.1:{port}/token",service="berth-test-registry"'
+                     + (f',scope="repository:{REPO}:pull"' if self.path != "/v2/" else ""))
+        self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                  extra={"WWW-Authenticate": challenge})
+        return True
+
+    def token(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        good = "Basic " + base64.b64encode(b"berth-test:s3cret").decode()
+        if self.headers.get("Authorization") != good or q.get("service") != ["berth-test-registry"]:
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}')
+        scopes = q.get("scope", [])
+        tok = hashlib.sha256(scopes[0].encode()).hexdigest() if scopes else "anything"
+        self.send(200, json.dumps({"token": tok, "expires_in": 300}).encode())
+
     def do_GET(self):
         global layer_gets
         self.record()
         p = self.path
+        if p.startswith("/token"):
+            return self.token()
+        if self.need_token():
+            return
         if p == "/v2/":
             return self.send(200, b"{}")
         if p in (f"/v2/{REPO}/manifests/latest", f"/v2/{REPO}/manifests/{manifest_digest}"):

@@ -386,6 +386,27 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+TEST(RegistryAuth, BearerTokenFlow) {
+  REQUIRE_FIXTURES();
+  BadRegistry reg("token");
+  Client c("[[registry]]\nlocation = \"" + reg.addr() + "\"\ninsecure = true\n");
+  std::string ref = reg.addr() + "/fixtures/busybox:latest";
+  auto anon = c.berth("pull " + ref);
+  EXPECT_NE(anon.status, 0);
+  EXPECT_NE(anon.out.find("authentication failed: token server http://" + reg.addr() + "/token"), std::string::npos)
+      << anon.out;
+  EXPECT_EQ(c.blobs(), 0u);
+  auto wrong = c.berth("pull --creds berth-test:wrong " + ref);
+  EXPECT_NE(wrong.status, 0);
+  auto r = c.berth("pull --creds berth-test:s3cret " + ref);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(c.has_blob(kLayer));
+  std::string log = reg.requests();
+  EXPECT_NE(log.find("GET /token?service=berth-test-registry&scope=repository%3Afixtures%2Fbusybox%3Apull"),
+            std::string::npos)
+      << log;
+}
+
 TEST(RegistryRetry, TransientErrorsAreRetried) {
   REQUIRE_FIXTURES();
   BadRegistry flaky("flaky");
