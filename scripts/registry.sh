@@ -5,6 +5,7 @@
 #                                          wait until /v2/ answers; pid in DIR/registry.pid
 #       --htpasswd FILE                    basic auth (bcrypt htpasswd file)
 #       --tls CERT KEY                     HTTPS with this certificate
+#       --client-ca CA                     (after --tls) require client certificates signed by CA
 #       --token REALM ISSUER SERVICE CERT  bearer-token auth: tokens from REALM, signed by CERT's key
 #   registry.sh push DIR ADDR [NAME=OCI_LAYOUT:TAG ...]
 #                                          skopeo copy OCI layouts into it (default: the fixtures'
@@ -34,6 +35,9 @@ start)
       --tls) tls="  tls:
     certificate: $2
     key: $3"; scheme=https; curl_opts=(-k); touch "$dir/tls"; shift 3 ;;
+      --client-ca) tls="$tls
+    clientcas:
+      - $2"; shift 2 ;;
       --token) auth="auth:
   token:
     realm: $2
@@ -66,6 +70,10 @@ CFG
   for _ in $(seq 100); do
     code=$(curl -s "${curl_opts[@]}" -o /dev/null -w '%{http_code}' "$scheme://$addr/v2/" || true)
     if [[ $code == 200 || $code == 401 ]]; then log "up on $scheme://$addr, pid $(cat "$dir/registry.pid")"; exit 0; fi
+    # With client certificates required, curl cannot ask; a listening port will do.
+    if [[ $tls == *clientcas* ]] && (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
+      log "up on $scheme://$addr (client certificates required), pid $(cat "$dir/registry.pid")"; exit 0
+    fi
     kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || break
     sleep 0.1
   done

@@ -341,6 +341,43 @@ TEST(RegistryTls, CertsDirCaAndVerification) {
   ASSERT_EQ(skip.status, 0) << skip.out;
 }
 
+TEST(RegistryTls, ClientCertificateFromCertsDir) {
+  REQUIRE_FIXTURES();
+  TempRoot pki("pki");
+  std::string p = pki.path();
+  auto gen = run("cd " + p + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+                 "-subj /CN=berth-test-ca >/dev/null 2>&1 && "
+                 "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 "
+                 ">/dev/null 2>&1 && printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+                 "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt "
+                 "-days 2 -extfile ext >/dev/null 2>&1 && "
+                 "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=berth-test "
+                 ">/dev/null 2>&1 && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+                 "-out client.cert -days 2 >/dev/null 2>&1");
+  ASSERT_EQ(gen.status, 0) << gen.out;
+  Registry reg("--tls " + p + "/server.crt " + p + "/server.key --client-ca " + p + "/ca.crt", false);
+  ASSERT_TRUE(reg.ok());
+  // skopeo reads the same certs.d layout: *.crt CAs, client.cert + client.key.
+  std::string certs = p + "/skopeo-certs";
+  fs::create_directories(certs);
+  for (const char* f : {"ca.crt", "client.cert", "client.key"}) fs::copy_file(p + "/" + f, certs + "/" + f);
+  auto pushed = run("skopeo copy -q --dest-cert-dir " + certs + " oci:" + kLayout + ":latest docker://" + reg.addr() +
+                    "/fixtures/busybox:latest");
+  ASSERT_EQ(pushed.status, 0) << pushed.out;
+  std::string ref = reg.addr() + "/fixtures/busybox:latest";
+  Client c;
+  std::string dir = c.path("certs.d/" + reg.addr());
+  fs::create_directories(dir);
+  fs::copy_file(p + "/ca.crt", dir + "/ca.crt");
+  auto no_cert = c.berth("pull " + ref);
+  EXPECT_NE(no_cert.status, 0) << no_cert.out;
+  EXPECT_EQ(c.blobs(), 0u);
+  fs::copy_file(p + "/client.cert", dir + "/client.cert");
+  fs::copy_file(p + "/client.key", dir + "/client.key");
+  auto with_cert = c.berth("pull " + ref);
+  ASSERT_EQ(with_cert.status, 0) << with_cert.out;
+}
+
 // --- bad registries
 
 struct BadCase {
