@@ -25,6 +25,8 @@ struct CreateOptions {
 };
 
 struct ExecOptions;
+struct CheckpointOptions;
+struct RestoreOptions;
 
 struct ContainerInfo {
   ContainerRecord record;
@@ -47,6 +49,9 @@ class Runtime {
   // Runs a new process in the container (exec.h); without opts.detach,
   // waits for it like run() and returns its exit status.
   Result<int> exec(const ExecOptions& opts);
+  // CRIU (checkpoint.h): dump a running container; restore one from an image.
+  Result<> checkpoint(const CheckpointOptions& opts);
+  Result<int> restore(const RestoreOptions& opts);
   // Removes a stopped (or created) container; `force` kills a running one.
   Result<> remove(const std::string& id, bool force);
   Result<ContainerInfo> info(const std::string& id) const;

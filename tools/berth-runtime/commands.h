@@ -17,6 +17,7 @@ struct Globals {
   std::string log_format = "text";
   bool debug = false;
   bool systemd_cgroup = false;
+  std::string criu = "criu";
   int argc = 0;
   char** argv = nullptr;
   int exit_code = 0;  // set by verbs that return the container's status
@@ -37,6 +38,8 @@ void add_spec(CLI::App& app, Globals& g);
 void add_update(CLI::App& app, Globals& g);
 void add_features(CLI::App& app, Globals& g);
 void add_exec(CLI::App& app, Globals& g);
+void add_checkpoint(CLI::App& app, Globals& g);
+void add_restore(CLI::App& app, Globals& g);
 
 // Options shared by create and run.
 void add_create_options(CLI::App& cmd, runtime::CreateOptions& opts);

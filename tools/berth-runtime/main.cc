@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_flag("--debug", g.debug, "enable debug logging");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup, "use systemd to manage cgroups (not available)");
   std::string ignored;
-  app.add_option("--criu", ignored, "path to criu (checkpoint/restore)");
+  app.add_option("--criu", g.criu, "path to criu (checkpoint/restore)")->capture_default_str();
   app.add_option("--rootless", ignored, "ignore cgroup permission errors: true, false or auto");
 
   tool::add_create(app, g);
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   tool::add_update(app, g);
   tool::add_features(app, g);
   tool::add_exec(app, g);
+  tool::add_checkpoint(app, g);
+  tool::add_restore(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {
