@@ -105,6 +105,12 @@ JSON
   expect "podman run -d" 0 "" "${POD[@]}" run -d --name "$name" --runtime "$RT" --network none \
       --ulimit nofile=1024:1024 --ulimit nproc=32768:32768 "$img" /bin/sleep 60
   expect "podman ps" 0 "$name" "${POD[@]}" ps
+  expect "podman exec" 0 "hello from exec" "${POD[@]}" exec "$name" /bin/echo hello from exec
+  expect "podman exec exit code" 4 "" "${POD[@]}" exec "$name" /bin/sh -c 'exit 4'
+  expect "podman exec env/user/workdir" 0 "1000 /tmp X=y" "${POD[@]}" exec --user 1000 --workdir /tmp \
+      --env X=y "$name" /bin/sh -c 'echo $(id -u) $(pwd) X=$X'
+  expect "podman exec -t" 0 "/dev/pts/" "${POD[@]}" exec -t "$name" /bin/tty
+  expect "podman exec -d" 0 "" "${POD[@]}" exec -d "$name" /bin/sleep 1
   expect "podman exec-less stop" 0 "" "${POD[@]}" stop -t 1 "$name"
   expect "podman rm" 0 "" "${POD[@]}" rm "$name"
   ;;
@@ -143,6 +149,8 @@ containerd)
   id=berth-test-ctr-$$-5
   expect "ctr run -d" 0 "" "${CTR[@]}" run -d --runc-binary "$RT" "$IMG" "$id" /bin/sleep 60
   expect "ctr task ls" 0 "RUNNING" "${CTR[@]}" task ls
+  expect "ctr task exec" 0 "hello from exec" "${CTR[@]}" task exec --exec-id e1 "$id" /bin/echo hello from exec
+  expect "ctr task exec exit code" 4 "" "${CTR[@]}" task exec --exec-id e2 "$id" /bin/sh -c 'exit 4'
   expect "ctr task kill" 0 "" "${CTR[@]}" task kill -s KILL "$id"
   for _ in $(seq 50); do "${CTR[@]}" task ls | grep -q "$id.*STOPPED" && break; sleep 0.1; done
   expect "ctr task delete" 0 "" "${CTR[@]}" task delete "$id"
