@@ -26,7 +26,7 @@ class ByteSource {
 // given a reference (which must outlive the source).
 class FdSource final : public ByteSource {
  public:
-  FdSource(UniqueFd fd, std::string name) : owned_(std::move(fd)), fd_(owned_.get()), name_(std::move(name)) {}
+  FdSource(UniqueFd&& fd, std::string name) : owned_(std::move(fd)), fd_(owned_.get()), name_(std::move(name)) {}
   FdSource(const UniqueFd& fd, std::string name) : fd_(fd.get()), name_(std::move(name)) {}
   Result<size_t> read(std::span<std::byte> out) override;
 

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "image/config.h"
+#include "image/store.h"
 
 namespace berth::tool {
 
@@ -27,10 +28,23 @@ int check(const Result<>& r);
 // berth.toml as --config / $BERTH_CONFIG / the default path say.
 Result<image::Config> load_config(const Globals& g);
 
+// The store under --root (store_access.cc).
+Result<image::Store> open_store(const Globals& g);
+// The `image` and `system` groups, created by whichever verb comes first.
+CLI::App* group(CLI::App& app, const std::string& name, const std::string& description);
+
 // The verbs; each adds a subcommand whose callback does the work.
 void add_pull(CLI::App& app, Globals& g);
 void add_push(CLI::App& app, Globals& g);
 void add_login(CLI::App& app, Globals& g);
 void add_logout(CLI::App& app, Globals& g);
+void add_images(CLI::App& app, Globals& g);
+void add_image_inspect(CLI::App& app, Globals& g);
+void add_tag(CLI::App& app, Globals& g);
+void add_rmi(CLI::App& app, Globals& g);
+void add_save(CLI::App& app, Globals& g);
+void add_load(CLI::App& app, Globals& g);
+void add_import(CLI::App& app, Globals& g);
+void add_system(CLI::App& app, Globals& g);
 
 }  // namespace berth::tool

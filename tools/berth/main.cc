@@ -26,6 +26,14 @@ constexpr AddVerb kVerbs[] = {
     add_push,
     add_login,
     add_logout,
+    add_images,
+    add_image_inspect,
+    add_tag,
+    add_rmi,
+    add_save,
+    add_load,
+    add_import,
+    add_system,
 };
 
 }  // namespace
