@@ -281,6 +281,37 @@ TEST(Exec, TerminalThroughConsoleSocket) {
   EXPECT_EQ(j["stdin"].get<std::string>().rfind("/dev/pts/", 0), 0u) << j["stdin"];
 }
 
+// Foreground -t without a socket: the runtime serves the pty itself.
+TEST(Exec, ForegroundTerminalServedByTheRuntime) {
+  SKIP_ON_RUNC("runc 1.1's foreground -t opens /dev/tty: it needs a controlling terminal of its own");
+  Bundle b;
+  Running c(b);
+  auto r = c.exec({"-t", b.id, "/bin/sh", "-c", "tty; exit 3"});
+  EXPECT_EQ(r.status, 3) << r.describe();
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.describe();
+}
+
+TEST(Exec, PausedContainerRefusedUnlessIgnorePaused) {
+  Bundle b;
+  Running c(b);
+  auto p = b.rt({"pause", b.id});
+  if (p.status != 0 && b.status() == "running")
+    GTEST_SKIP() << "the runtime has no pause verb yet: " << p.err;
+  ASSERT_EQ(p.status, 0) << p.describe();
+  ASSERT_EQ(b.status(), "paused");
+  auto r = c.exec({b.id, "/bin/true"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("paused"), std::string::npos) << r.err;
+  // Allowed, but the new process freezes with the container until it resumes.
+  Spawned e({runtime_path(), "--root", b.root, "exec", "--ignore-paused", b.id, "/bin/echo", "after resume"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(b.rt({"resume", b.id}).status, 0);
+  r = e.wait();
+  EXPECT_EQ(r.status, 0) << r.describe();
+  EXPECT_EQ(r.out, "after resume\n");
+  EXPECT_EQ(b.status(), "running");
+}
+
 TEST(Exec, TerminalFlagsFollowRunc) {
   Bundle b;
   Running c(b);
