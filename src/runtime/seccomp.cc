@@ -296,6 +296,11 @@ std::vector<std::string> seccomp_supported_flag_names() {
   return out;
 }
 
+std::string_view seccomp_compiler_build() {
+  // Changes whenever this file (the compiler of the programs) is rebuilt.
+  return __DATE__ " " __TIME__;
+}
+
 std::string libseccomp_version() {
   const scmp_version* v = seccomp_version();
   return fmt::format("{}.{}.{}", v->major, v->minor, v->micro);

@@ -61,8 +61,8 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& profile);
 // (podman's, ~430 names on 3 architectures) costs libseccomp ~40 ms, several
 // times a whole container start; reading the cached program costs ~0.05 ms.
 // The key is the profile (without listenerPath/Metadata, which the program
-// does not depend on), libseccomp's and Berth's versions and the kernel
-// release; an entry is used only when its stored key equals the profile's
+// does not depend on), libseccomp's and Berth's versions, the build of
+// compile_seccomp and the kernel release; an entry is used only when its stored key equals the profile's
 // and its sizes check out, else it is rebuilt. Cache failures only log.
 Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& profile, const std::string& root);
 
@@ -94,6 +94,9 @@ std::vector<std::string> seccomp_operator_names();
 std::vector<std::string> seccomp_arch_names();
 std::vector<std::string> seccomp_flag_names();            // every flag Berth knows
 std::vector<std::string> seccomp_supported_flag_names();  // those the running kernel accepts
+// When compile_seccomp was built: part of the cache key, so that a rebuilt
+// runtime never reuses programs of an older compiler.
+std::string_view seccomp_compiler_build();
 // libseccomp's version, "2.5.4".
 std::string libseccomp_version();
 

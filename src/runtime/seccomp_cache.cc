@@ -35,6 +35,7 @@ std::string cache_key(const oci::Seccomp& p) {
   utsname u{};
   ::uname(&u);
   put_str(k, BERTH_VERSION);
+  put_str(k, seccomp_compiler_build());
   put_str(k, libseccomp_version());
   put_str(k, u.release);
   put_str(k, u.machine);
