@@ -435,6 +435,19 @@ TEST(Seccomp, NotifyListenerGetsTheFdAndStateAndAnswers) {
   EXPECT_EQ(st["state"]["status"], "creating") << st;
 }
 
+TEST(Seccomp, NotifyWithoutAnAgentFailsCreate) {
+  Bundle b;
+  b.config["linux"]["seccomp"] = allow_all({rule({"getpriority"}, "SCMP_ACT_NOTIFY")});
+  b.config["linux"]["seccomp"]["listenerPath"] = b.dir + "/no-agent.sock";
+  b.checker_args({"exit", "0"});
+  auto r = b.run();
+  EXPECT_NE(r.status, 0) << r.describe();
+  EXPECT_EQ(b.status(), "") << "the failed container is left behind";
+  if (runtime_is_berth()) {
+    EXPECT_NE(r.err.find("linux.seccomp.listenerPath"), std::string::npos) << r.err;
+  }
+}
+
 // ------------------------------------------------------------ podman's profile
 
 TEST(Seccomp, PodmansDefaultProfileLetsShellRunAndDeniesTheRest) {
