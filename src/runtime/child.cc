@@ -41,6 +41,14 @@ Result<> enter_cwd(const std::string& cwd) {
   return {};
 }
 
+Result<> join_session_keyring(const std::string& id) {
+  constexpr long kKeyctlJoinSessionKeyring = 1;
+  std::string name = "_ses." + id;
+  if (::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS)
+    return sys_error(errno, "join session keyring \"{}\"", name);
+  return {};
+}
+
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
   out.reserve(v.size() + 1);

@@ -21,6 +21,9 @@ Result<> become_root_in_userns();
 // reached through a leaked fd (/proc/self/fd/N of a host directory) is
 // outside it, and the kernel's getcwd says "(unreachable)" (CVE-2024-21626).
 Result<> enter_cwd(const std::string& cwd);
+// A session keyring of the container's own ("_ses.<id>"), not the
+// runtime's: the host's keys stay out of reach. ENOSYS is no error.
+Result<> join_session_keyring(const std::string& id);
 // argv/envp for execve: pointers into `v`, null-terminated.
 std::vector<char*> c_strings(const std::vector<std::string>& v);
 

@@ -117,15 +117,6 @@ Result<> join(const UniqueFd& pidfd, pid_t pid, int flags) {
   return {};
 }
 
-Result<> join_session_keyring(const std::string& id) {
-  constexpr long kKeyctlJoinSessionKeyring = 1;
-  std::string name = "_ses." + id;
-  // Not the runtime's session keyring: the host's keys stay out of reach.
-  if (::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS)
-    return sys_error(errno, "join session keyring \"{}\"", name);
-  return {};
-}
-
 // A notify listener goes to the runtime, which hands it to the agent.
 Result<> load_exec_seccomp(const ExecContext& ctx) {
   BERTH_TRY_ASSIGN(listener, load_seccomp(*ctx.seccomp));

@@ -21,15 +21,6 @@
 namespace berth::runtime {
 namespace {
 
-constexpr long kKeyctlJoinSessionKeyring = 1;
-
-Result<> join_session_keyring(const std::string& id) {
-  std::string name = "_ses." + id;
-  if (syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS)
-    return sys_error(errno, "join session keyring \"{}\"", name);
-  return {};
-}
-
 Result<> setup_terminal(const InitContext& ctx) {
   const auto& proc = *ctx.spec->process;
   BERTH_TRY_ASSIGN(pty, open_pty(proc.console_size));
