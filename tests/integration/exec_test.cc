@@ -240,6 +240,19 @@ TEST(Exec, JoinsEveryNamespaceOfTheContainer) {
   EXPECT_GT(j["pid"], 1);
 }
 
+TEST(Exec, JoinsTimeNamespace) {
+  SKIP_ON_RUNC("runc 1.1 has no time namespace");
+  Bundle b;
+  b.add_namespace("time");
+  b.config["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 86400}, {"nanosecs", 0}}}};
+  Running c(b);
+  ASSERT_GT(c.pid, 0);
+  auto j = c.check({});
+  EXPECT_EQ(j["namespaces"]["time"], ns_of(c.pid, "time"));
+  EXPECT_NE(j["namespaces"]["time"], host_ns("time"));
+  EXPECT_NE(j["timens_offsets"].get<std::string>().find("86400"), std::string::npos) << j["timens_offsets"];
+}
+
 TEST(Exec, JoinsUserNamespace) {
   Bundle b;
   b.add_namespace("user");
@@ -334,7 +347,13 @@ TEST(Exec, DetachWritesPidFile) {
   EXPECT_EQ(ns_of(pid, "mnt"), ns_of(c.pid, "mnt"));
   std::error_code ec;
   EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec), "/bin/checker");
+  // Detached, it was adopted by the test (the subreaper): reap it, or the
+  // container's pid namespace cannot finish dying.
   kill(pid, SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    reap_orphans();
+    return kill(pid, 0) != 0;
+  }));
 }
 
 TEST(Exec, PreserveFds) {
