@@ -208,7 +208,7 @@ Result<uint64_t> extract(ChunkQueue& queue, const UniqueFd& dir, const UnpackOpt
   archive_read_support_format_empty(a.get());
   Reader reader{queue};
   if (archive_read_open(a.get(), &reader, nullptr, &Reader::read, nullptr) != ARCHIVE_OK) {
-    return error("read tar: {}", archive_error_string(a.get()));
+    return error("read tar: {}", archive_message(a.get()));
   }
   LayerWriter writer(dir, options);
   uint64_t entries = 0;
@@ -219,7 +219,7 @@ Result<uint64_t> extract(ChunkQueue& queue, const UniqueFd& dir, const UnpackOpt
     if (r == ARCHIVE_EOF) break;
     if (r == ARCHIVE_RETRY) continue;
     if (r < ARCHIVE_WARN) {
-      return error("read tar after {} entries (the last \"{}\"): {}", entries, last, archive_error_string(a.get()));
+      return error("read tar after {} entries (the last \"{}\"): {}", entries, last, archive_message(a.get()));
     }
     if (++entries > options.max_entries) {
       return error("the layer has more than {} entries", options.max_entries);

@@ -61,6 +61,11 @@ std::string proc_path(int parent, const std::string& name) {
 
 }  // namespace
 
+const char* archive_message(archive* a) {
+  const char* m = archive_error_string(a);
+  return m != nullptr ? m : "unknown error";
+}
+
 Result<std::string> clean_entry_path(std::string_view name) {
   std::string out;
   size_t i = 0;
@@ -293,7 +298,7 @@ Result<> LayerWriter::write_file(archive* a, archive_entry* e, int parent, const
   for (;;) {
     int r = archive_read_data_block(a, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return error("read data of \"{}\": {}", path, archive_error_string(a));
+    if (r < ARCHIVE_WARN) return error("read data of \"{}\": {}", path, archive_message(a));
     // Sparse files arrive as blocks at offsets with holes between them.
     const char* p = static_cast<const char*>(buf);
     while (size > 0) {

@@ -21,6 +21,9 @@ struct archive_entry;
 
 namespace berth::image {
 
+// libarchive's message for its last error (it may have none).
+const char* archive_message(archive* a);
+
 // The entry path relative to the layer: leading "/" and "./" dropped, "."
 // and empty components removed, ".." applied lexically; "" is the layer root.
 // A path whose ".." climbs above the root is an error naming it.
