@@ -42,6 +42,8 @@ class MemorySource final : public ByteSource {
   explicit MemorySource(std::span<const std::byte> data) : data_(data) {}
   explicit MemorySource(std::string_view data)
       : data_(reinterpret_cast<const std::byte*>(data.data()), data.size()) {}
+  // A temporary string would dangle.
+  explicit MemorySource(std::string&&) = delete;
   Result<size_t> read(std::span<std::byte> out) override;
 
  private:

@@ -315,11 +315,14 @@ TEST_F(Unpack, OverlayUnderstandsTheWhiteouts) {
   fs::create_directory(root_ / "layer/lower");
   fs::create_directory(root_ / "layer/upper");
   fs::create_directory(root_ / "layer/merged");
-  MemorySource lower(make_tar({dir("a"), file("a/stay", "1"), file("a/gone", "2"), dir("b"), file("b/old", "3"),
-                               dir("c"), file("c/lower", "4")}));
+  // MemorySource borrows: the archives must outlive it.
+  const std::string lower_tar = make_tar({dir("a"), file("a/stay", "1"), file("a/gone", "2"), dir("b"),
+                                          file("b/old", "3"), dir("c"), file("c/lower", "4")});
+  MemorySource lower(lower_tar);
   ASSERT_TRUE(unpack_layer(lower, Compression::none, at("lower")));
-  MemorySource upper(make_tar({file("a/.wh.gone", ""), dir("b"), file("b/.wh..wh..opq", ""), file("b/new", "5"),
-                               file("c/upper", "6")}));
+  const std::string upper_tar = make_tar({file("a/.wh.gone", ""), dir("b"), file("b/.wh..wh..opq", ""),
+                                          file("b/new", "5"), file("c/upper", "6")});
+  MemorySource upper(upper_tar);
   ASSERT_TRUE(unpack_layer(upper, Compression::none, at("upper")));
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
