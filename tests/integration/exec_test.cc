@@ -158,6 +158,25 @@ TEST(Exec, ProcessFile) {
   EXPECT_EQ(j["rlimits"]["RLIMIT_CORE"], json::array({256, 512}));
 }
 
+TEST(Exec, ExecCpuAffinity) {
+  SKIP_ON_RUNC("runc 1.1 predates process.execCPUAffinity");
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs two CPUs";
+  Bundle b;
+  Running c(b);
+  json p = {{"args", {"/bin/checker", "cat", "/proc/self/status"}},
+            {"cwd", "/"},
+            {"execCPUAffinity", {{"initial", "1"}, {"final", "0"}}}};
+  write_file(b.dir + "/process.json", p.dump());
+  auto r = c.exec({"--process", b.dir + "/process.json", b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  EXPECT_NE(r.out.find("Cpus_allowed_list:\\t0\\n"), std::string::npos) << r.out;
+  p["execCPUAffinity"] = {{"initial", "1"}};
+  write_file(b.dir + "/process.json", p.dump());
+  r = c.exec({"--process", b.dir + "/process.json", b.id});
+  EXPECT_EQ(r.out.find("Cpus_allowed_list:\\t1\\n"), std::string::npos)
+      << "without final, the initial affinity is undone before exec: " << r.out;
+}
+
 TEST(Exec, BadProcessFileNamesTheProblem) {
   Bundle b;
   Running c(b);
