@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -133,10 +135,83 @@ Result<std::vector<sock_filter>> export_bpf(const Filter& ctx) {
     if (n <= 0) return sys_error(n < 0 ? errno : EIO, "read the seccomp program");
     done += n;
   }
-  if (prog.size() > BPF_MAXINSNS)
-    return error("linux.seccomp: the filter has {} instructions, more than the kernel's limit of {}",
-                 prog.size(), BPF_MAXINSNS);
   return prog;
+}
+
+// runc's -ENOSYS stub (libcontainer/seccomp/patchbpf), our own code: a
+// syscall numbered above every syscall the profile names (for one of its
+// listed architectures) is one the profile's author could not know, so it
+// fails with ENOSYS instead of the default action, and a new glibc falls back
+// to the older call (clone3 -> clone, faccessat2 -> faccessat). Only for a
+// default action that denies (not ALLOW, LOG or TRACE, nor ERRNO(ENOSYS)
+// already), and only for the architectures the profile lists, as runc does.
+// s390(x) multiplex syscall numbers and get no stub.
+std::vector<sock_filter> enosys_stub(const oci::Seccomp& p) {
+  const std::string& d = p.default_action;
+  if (d == "SCMP_ACT_ALLOW" || d == "SCMP_ACT_LOG" || d == "SCMP_ACT_TRACE") return {};
+  if (d == "SCMP_ACT_ERRNO" && p.default_errno_ret == uint32_t(ENOSYS)) return {};
+  constexpr uint32_t kX32Bit = 0x40000000;
+  struct Family {
+    uint32_t audit_arch;
+    int64_t max = -1, max_x32 = -1;  // highest syscall number named; x32's carry kX32Bit
+  };
+  std::vector<Family> families;
+  for (const std::string& name : p.architectures) {
+    uint32_t token = name == "SCMP_ARCH_NATIVE" ? seccomp_arch_native() : 0;
+    for (const auto& [n, value] : kArchs)
+      if (name == n) token = value;
+    if (token == 0 || token == SCMP_ARCH_S390 || token == SCMP_ARCH_S390X) continue;
+    bool x32 = token == SCMP_ARCH_X32;
+    int64_t max = -1;
+    for (const auto& sc : p.syscalls)
+      for (const auto& n : sc.names) {
+        int nr = seccomp_syscall_resolve_name_arch(token, n.c_str());
+        if (nr >= 0) max = std::max<int64_t>(max, nr);
+      }
+    if (max <= 0) continue;
+    // libseccomp's arch tokens are the kernel's AUDIT_ARCH values, but x32's,
+    // which runs as x86_64 with kX32Bit in the syscall number.
+    uint32_t audit = x32 ? uint32_t(SCMP_ARCH_X86_64) : token;
+    auto it = std::find_if(families.begin(), families.end(), [&](const Family& f) { return f.audit_arch == audit; });
+    if (it == families.end()) it = families.insert(families.end(), Family{audit});
+    (x32 ? it->max_x32 : it->max) = max;
+  }
+  if (families.empty()) return {};
+
+  const uint32_t ret_enosys = SCMP_ACT_ERRNO(ENOSYS);
+  std::vector<sock_filter> stub;
+  std::vector<size_t> to_filter;  // `ja` instructions aimed at the original program
+  auto emit = [&](sock_filter insn) { stub.push_back(insn); };
+  auto ja_filter = [&] {
+    to_filter.push_back(stub.size());
+    emit(BPF_STMT(BPF_JMP | BPF_JA, 0));
+  };
+  // nr > max: ENOSYS; else into the filter. A holds nr.
+  auto check = [&](int64_t max) {
+    if (max < 0) return ja_filter();
+    emit(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max), 0, 1));
+    emit(BPF_STMT(BPF_RET | BPF_K, ret_enosys));
+    ja_filter();
+  };
+  emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  for (const Family& f : families) {
+    size_t jeq = stub.size();
+    emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, f.audit_arch, 0, 0));  // jf: past this section
+    emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+    if (f.audit_arch == uint32_t(SCMP_ARCH_X86_64)) {
+      size_t jset = stub.size();
+      emit(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, 0, 0));  // jt: the x32 part
+      check(f.max);
+      stub[jset].jt = static_cast<uint8_t>(stub.size() - jset - 1);
+      check(f.max_x32);
+    } else {
+      check(f.max);
+    }
+    stub[jeq].jf = static_cast<uint8_t>(stub.size() - jeq - 1);
+  }
+  // The last section's "not this architecture" lands here: the filter's start.
+  for (size_t i : to_filter) stub[i].k = static_cast<uint32_t>(stub.size() - i - 1);
+  return stub;
 }
 
 Result<> add_rules(const Filter& ctx, const oci::SeccompSyscall& sc, uint32_t action, const std::string& field) {
@@ -246,7 +321,11 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& profile) {
     out.flags &= ~kFlagWaitKillableRecv;
   }
   BERTH_TRY_ASSIGN(prog, export_bpf(ctx));
-  out.filter = std::move(prog);
+  out.filter = enosys_stub(profile);
+  out.filter.insert(out.filter.end(), prog.begin(), prog.end());
+  if (out.filter.size() > BPF_MAXINSNS)
+    return error("linux.seccomp: the filter has {} instructions, more than the kernel's limit of {}",
+                 out.filter.size(), BPF_MAXINSNS);
   return out;
 }
 

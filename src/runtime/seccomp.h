@@ -22,7 +22,9 @@
 // skipped; ERRNO and TRACE without errnoRet return EPERM; several conditions
 // on one syscall are ANDed in one rule, unless two of them test the same
 // argument index, then each condition becomes a rule of its own (ORed).
-// The native architecture is always in the filter.
+// The native architecture is always in the filter. With a denying default
+// action, a syscall numbered above all those the profile names (for each
+// listed architecture) gets ENOSYS, so a libc falls back (runc's stub).
 #pragma once
 
 #include <linux/filter.h>

@@ -10,7 +10,7 @@
 //   checker exit N         exits with N            checker trap N
 //   (trap: waits up to N seconds for a signal, prints {"signal":S} and exits 0)
 //   checker seccomp-mode   {"seccomp":M,"filters":N,"no_new_privs":B} from /proc/self/status
-//   checker syscall NAME [ARG...]     calls NAME (a table below) with up to 6 args:
+//   checker syscall NAME|NR [ARG...]  calls NAME (a table below) or NR with up to 6 args:
 //                          numbers (0x.., negative ok) or s:STRING (a pointer to it);
 //                          prints {"name","ret","errno","error"}; a SIGSYS (seccomp
 //                          TRAP) prints {"name","sigsys":true,"nr":N} and exits 0
@@ -554,6 +554,7 @@ static int cmd_syscall(int argc, char** argv, int i386) {
   long nr = -1;
   sys_name = argv[0];
   if (i386) nr = strtol(argv[0], NULL, 0);
+  if (argv[0][0] >= '0' && argv[0][0] <= '9') nr = strtol(argv[0], NULL, 0);  // a raw number
   for (size_t i = 0; !i386 && i < sizeof kSyscalls / sizeof kSyscalls[0]; i++)
     if (!strcmp(kSyscalls[i].name, argv[0])) nr = kSyscalls[i].nr;
   if (nr < 0) { fprintf(stderr, "checker: unknown syscall %s\n", argv[0]); return 2; }

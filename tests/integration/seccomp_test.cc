@@ -56,6 +56,23 @@ std::vector<json> check_lines(Bundle& b, const std::vector<std::string>& command
   return out;
 }
 
+// What busybox sh and the checker need (and runc's init after the filter).
+std::vector<std::string> shell_syscalls() {
+  return {
+      "execve", "exit", "exit_group", "brk", "mmap", "munmap", "mprotect", "arch_prctl", "set_tid_address",
+      "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "read", "write", "open", "openat", "close", "fstat",
+      "newfstatat", "stat", "lstat", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "ioctl",
+      "fcntl", "wait4", "clone", "fork", "vfork", "dup2", "dup3", "getcwd", "uname", "prlimit64", "readlink",
+      "access", "faccessat", "faccessat2", "lseek", "pipe", "pipe2", "getrandom", "sigaltstack", "rseq",
+      "set_robust_list", "futex", "setpgid", "getpgrp", "getdents64", "statx",
+      // runc's init runs Go code after loading the filter
+      "fstatfs", "statfs", "nanosleep", "clock_nanosleep", "sched_yield", "madvise", "gettid", "tgkill",
+      "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_wait", "close_range", "sched_getaffinity",
+      "mincore", "getrlimit", "setrlimit", "clock_gettime", "capget", "capset", "prctl", "setgroups",
+      "setresuid", "setresgid", "chdir", "fchdir", "umask", "eventfd2", "readlinkat", "fchmod", "mkdirat",
+      "unlinkat", "getsockname", "sendmsg", "recvmsg", "socket", "connect", "exit"};
+}
+
 TEST(Seccomp, FilterIsLoadedAndErrnoRetIsReturned) {
   Bundle b;
   b.config["linux"]["seccomp"] = allow_all({rule({"mkdirat", "mkdir"}, "SCMP_ACT_ERRNO", 77),
@@ -77,27 +94,31 @@ TEST(Seccomp, NoFilterWithoutSeccomp) {
 
 TEST(Seccomp, DefaultErrnoWithAnAllowList) {
   Bundle b;
-  // What busybox sh and the checker need, nothing more.
-  std::vector<std::string> allowed = {
-      "execve", "exit", "exit_group", "brk", "mmap", "munmap", "mprotect", "arch_prctl", "set_tid_address",
-      "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "read", "write", "open", "openat", "close", "fstat",
-      "newfstatat", "stat", "lstat", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "ioctl",
-      "fcntl", "wait4", "clone", "fork", "vfork", "dup2", "dup3", "getcwd", "uname", "prlimit64", "readlink",
-      "access", "faccessat", "faccessat2", "lseek", "pipe", "pipe2", "getrandom", "sigaltstack", "rseq",
-      "set_robust_list", "futex", "setpgid", "getpgrp", "getdents64", "statx",
-      // runc's init runs Go code after loading the filter
-      "fstatfs", "statfs", "nanosleep", "clock_nanosleep", "sched_yield", "madvise", "gettid", "tgkill",
-      "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_wait", "close_range", "sched_getaffinity",
-      "mincore", "getrlimit", "setrlimit", "clock_gettime", "capget", "capset", "prctl", "setgroups",
-      "setresuid", "setresgid", "chdir", "fchdir", "umask", "eventfd2", "readlinkat", "fchmod", "mkdirat",
-      "unlinkat", "getsockname", "sendmsg", "recvmsg", "socket", "connect", "exit"};
   b.config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"},
                                   {"defaultErrnoRet", 38},
-                                  {"syscalls", {rule(allowed, "SCMP_ACT_ALLOW")}}};
+                                  {"syscalls", {rule(shell_syscalls(), "SCMP_ACT_ALLOW")}}};
   auto j = check_lines(b, {"syscall getppid", "syscall getpriority 0 0", "syscall sync"});
   EXPECT_EQ(j[0]["errno"], 0) << j[0];
   EXPECT_EQ(j[1]["errno"], 38) << j[1];
   EXPECT_EQ(j[2]["errno"], 38) << j[2];
+}
+
+// runc's -ENOSYS stub: with a denying default, a syscall numbered above all
+// the profile names (futex_waitv, 449 > faccessat2, 439) fails with ENOSYS so
+// that a libc can fall back; one below keeps the default errno. The same for
+// the i386 ABI when SCMP_ARCH_X86 is listed.
+TEST(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
+  Bundle b;
+  b.config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"},
+                                  {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+                                  {"syscalls", {rule(shell_syscalls(), "SCMP_ACT_ALLOW")}}};
+  auto j = check_lines(b, {"syscall getppid", "syscall getpriority 0 0", "syscall 449", "syscall32 96 0 0",
+                           "syscall32 449"});
+  EXPECT_EQ(j[0]["errno"], 0) << j[0];
+  EXPECT_EQ(j[1]["errno"], EPERM) << j[1];
+  EXPECT_EQ(j[2]["errno"], ENOSYS) << j[2];
+  EXPECT_EQ(j[3]["errno"], EPERM) << j[3] << " (i386 getpriority)";
+  EXPECT_EQ(j[4]["errno"], ENOSYS) << j[4];
 }
 
 TEST(Seccomp, KillProcessAndKillThread) {

@@ -176,6 +176,35 @@ TEST(SeccompLoad, DefaultErrnoWithAnAllowList) {
   EXPECT_EQ(run_filtered(*p, [] { return errno_of(syscall(SYS_getuid)); }), 38);
 }
 
+// runc's -ENOSYS stub: a syscall numbered above all the profile names (for a
+// listed architecture) gets ENOSYS, not the default action.
+TEST(SeccompLoad, NewerSyscallsGetEnosys) {
+  oci::Seccomp s;
+  s.default_action = "SCMP_ACT_ERRNO";  // EPERM
+  s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  // Highest x86_64 number named: exit_group (231).
+  s.syscalls = {rule({"exit_group", "exit", "getppid", "getpid"}, "SCMP_ACT_ALLOW")};
+  auto p = compile_seccomp(s);
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ(run_filtered(*p, [] { return errno_of(syscall(SYS_getppid)); }), 0);
+  EXPECT_EQ(run_filtered(*p, [] { return errno_of(syscall(SYS_getuid)); }), EPERM) << "102 < 231: default action";
+  EXPECT_EQ(run_filtered(*p, [] { return errno_of(syscall(SYS_getcpu, 0, 0, 0)); }), ENOSYS) << "309 > 231";
+
+  // A killing default action too.
+  s.default_action = "SCMP_ACT_KILL_PROCESS";
+  auto k = compile_seccomp(s);
+  ASSERT_TRUE(k) << k.error().what();
+  EXPECT_EQ(run_filtered(*k, [] { return errno_of(syscall(SYS_getcpu, 0, 0, 0)); }), ENOSYS);
+  EXPECT_EQ(run_filtered(*k, [] { return errno_of(syscall(SYS_getuid)); }), 128 + SIGSYS);
+
+  // No architectures listed: no stub (runc's rule).
+  s.default_action = "SCMP_ACT_ERRNO";
+  s.architectures.clear();
+  auto n = compile_seccomp(s);
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ(run_filtered(*n, [] { return errno_of(syscall(SYS_getcpu, 0, 0, 0)); }), EPERM);
+}
+
 TEST(SeccompLoad, KillAndTrap) {
   auto s = allow_all();
   s.syscalls = {rule({"getppid"}, "SCMP_ACT_KILL_PROCESS"), rule({"gettid"}, "SCMP_ACT_TRAP"),
