@@ -74,8 +74,8 @@ hyperfine --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$W/pull
       "$POD pull -q --tls-verify=false $IMG >/dev/null" \
   --prepare "rm -rf $W/skopeo $W/umoci" -n "skopeo copy + umoci unpack" \
       "skopeo copy -q --src-tls-verify=false docker://$IMG oci:$W/skopeo:bookworm && umoci unpack --image $W/skopeo:bookworm $W/umoci >/dev/null" \
-  -n "gzip -dc (floor)" "gzip -dc $BLOBS >/dev/null" \
-  -n "igzip -dc (floor)" "igzip -dc $BLOBS >/dev/null" \
+  --prepare true -n "gzip -dc (floor)" "gzip -dc $BLOBS >/dev/null" \
+  --prepare true -n "igzip -dc (floor)" "igzip -dc $BLOBS >/dev/null" \
   --prepare "rm -rf $W/floor && mkdir -p $W/floor" -n "igzip -dc | tar -x (floor)" \
       "for b in $BLOBS; do igzip -dc \$b | tar --numeric-owner -x -C $W/floor || exit 1; done" \
   >"$W/pull.txt"
