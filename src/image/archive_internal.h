@@ -78,18 +78,21 @@ Result<ImageRecord> commit_image(Store& store, LeaseHandle& lease, const oci::Di
                                  std::string_view manifest_media_type, std::string_view index_digest,
                                  const std::vector<std::string>& names);
 
-// A fresh scratch directory under the store's tmp dir, removed at destruction.
+// A fresh scratch directory under the store's tmp dir, removed at
+// destruction. It holds an flock on the directory while it lives, so gc()
+// leaves it alone (Store::gc removes only unlocked leftovers).
 class ScratchDir {
  public:
   static Result<ScratchDir> create(const Store& store, std::string_view tag);
-  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})), lock_(std::move(o.lock_)) {}
   ScratchDir& operator=(ScratchDir&&) = delete;
   ~ScratchDir();
   const std::string& path() const { return path_; }
 
  private:
-  explicit ScratchDir(std::string p) : path_(std::move(p)) {}
+  ScratchDir(std::string p, UniqueFd lock) : path_(std::move(p)), lock_(std::move(lock)) {}
   std::string path_;
+  UniqueFd lock_;
 };
 
 // RFC 3339 UTC time of `unix_seconds` ("2024-01-02T03:04:05Z").

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,7 +169,14 @@ Result<> GzipWriter::finish() {
 Result<ScratchDir> ScratchDir::create(const Store& store, std::string_view tag) {
   std::string tmpl = fmt::format("{}/{}-XXXXXX", store.tmp_dir(), tag);
   if (!::mkdtemp(tmpl.data())) return sys_error(errno, "create scratch directory \"{}\"", tmpl);
-  return ScratchDir(std::move(tmpl));
+  auto lock = open_file(tmpl, O_RDONLY | O_DIRECTORY);
+  if (!lock || ::flock(lock->get(), LOCK_EX) != 0) {
+    int err = lock ? errno : lock.error().code();
+    std::error_code ec;
+    std::filesystem::remove_all(tmpl, ec);
+    return sys_error(err, "lock scratch directory \"{}\"", tmpl);
+  }
+  return ScratchDir(std::move(tmpl), std::move(*lock));
 }
 
 ScratchDir::~ScratchDir() {

@@ -336,6 +336,19 @@ Result<std::vector<LeaseRecord>> Metadata::live_leases(int64_t now) {
   return out;
 }
 
+Result<MetadataState> Metadata::read_state(int64_t now) {
+  BERTH_TRY_ASSIGN(tx, Transaction::begin(db_, Transaction::Kind::read, "read store state"));
+  MetadataState state;
+  BERTH_TRY_ASSIGN(images, list_images());
+  BERTH_TRY_ASSIGN(leases, live_leases(now));
+  BERTH_TRY_ASSIGN(snapshots, list_snapshots());
+  state.images = std::move(images);
+  state.leases = std::move(leases);
+  state.snapshots = std::move(snapshots);
+  BERTH_TRY(tx.commit());
+  return state;
+}
+
 Result<int> Metadata::delete_expired_leases(int64_t now) {
   BERTH_TRY_ASSIGN(st, Statement::prepare(db_, "DELETE FROM leases WHERE expires != 0 AND expires <= ?1",
                                           "delete expired leases"));

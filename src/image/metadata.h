@@ -65,6 +65,13 @@ struct LeaseRecord {
   std::vector<Ref> refs;
 };
 
+// Everything gc and check look at, read in one transaction.
+struct MetadataState {
+  std::vector<ImageRecord> images;
+  std::vector<LeaseRecord> leases;  // live ones
+  std::vector<SnapshotRecord> snapshots;
+};
+
 class Metadata {
  public:
   static constexpr int kSchemaVersion = 1;
@@ -111,6 +118,9 @@ class Metadata {
   Result<> delete_lease(std::string_view id);
   // Leases not expired at `now`, with their refs.
   Result<std::vector<LeaseRecord>> live_leases(int64_t now);
+  // Images, live leases and snapshots as of one moment: a writer records its
+  // image before it drops its lease, so whatever it stored is in one or the other.
+  Result<MetadataState> read_state(int64_t now);
   // Deletes leases expired at `now`; returns how many.
   Result<int> delete_expired_leases(int64_t now);
 

@@ -131,6 +131,11 @@ int Statement::changes() const { return sqlite3_changes(db_->get()); }
 Result<Transaction> Transaction::begin(Db& db, Kind kind, std::string_view purpose) {
   // IMMEDIATE takes the write lock up front (waiting up to the busy timeout),
   // so a writer never fails half-way on a lock upgrade.
+  if (!sqlite3_get_autocommit(db.get())) {
+    Transaction joined(db, std::string(purpose));
+    joined.open_ = false;
+    return joined;
+  }
   BERTH_TRY(db.exec(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN", purpose));
   return Transaction(db, std::string(purpose));
 }
@@ -143,6 +148,7 @@ Transaction::~Transaction() {
 }
 
 Result<> Transaction::commit() {
+  if (!open_) return {};  // joined an outer transaction
   BERTH_TRY(db_->exec("COMMIT", purpose_));
   open_ = false;
   return {};

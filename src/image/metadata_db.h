@@ -77,7 +77,9 @@ class Statement {
 };
 
 // BEGIN IMMEDIATE (writes) or BEGIN (consistent reads) at construction;
-// ROLLBACK at destruction unless commit() succeeded.
+// ROLLBACK at destruction unless commit() succeeded. Begun inside another
+// transaction of the connection, it joins that one (commit and rollback are
+// the outer one's).
 class Transaction {
  public:
   enum class Kind { read, write };

@@ -22,7 +22,8 @@ namespace berth::image {
 
 namespace fs = std::filesystem;
 
-LeaseHandle::LeaseHandle(LeaseHandle&& o) noexcept : md_(std::exchange(o.md_, nullptr)), id_(std::move(o.id_)) {}
+LeaseHandle::LeaseHandle(LeaseHandle&& o) noexcept
+    : md_(std::exchange(o.md_, nullptr)), id_(std::move(o.id_)), gc_lock_(std::move(o.gc_lock_)) {}
 
 LeaseHandle::~LeaseHandle() {
   if (auto r = release(); !r) log::warn("{}", r.error().what());
@@ -36,7 +37,9 @@ Result<> LeaseHandle::add(LeaseResource type, std::string_view ref) {
 Result<> LeaseHandle::release() {
   if (!md_) return {};
   auto* md = std::exchange(md_, nullptr);
-  return md->delete_lease(id_);
+  auto r = md->delete_lease(id_);
+  gc_lock_.reset();
+  return r;
 }
 
 namespace {
@@ -130,10 +133,15 @@ Result<Store> Store::open(const std::string& root) {
   return s;
 }
 
-Result<LeaseHandle> Store::lease(std::string_view kind, int64_t ttl_seconds) {
+Result<LeaseHandle> Store::lease(std::string_view kind, int64_t ttl_seconds, LeaseUse use) {
   std::string id = fmt::format("{}-{}", kind, random_hex(8));
+  UniqueFd lock;
+  if (use == LeaseUse::write) {
+    BERTH_TRY_ASSIGN(held, lock_gc(false));
+    lock = std::move(held);
+  }
   BERTH_TRY(metadata_->create_lease(id, kind, ttl_seconds, unix_now()));
-  return LeaseHandle(metadata_.get(), std::move(id));
+  return LeaseHandle(metadata_.get(), std::move(id), std::move(lock));
 }
 
 Result<std::string> Store::normalize_name(std::string_view text) {
@@ -281,9 +289,9 @@ Result<std::vector<ImageSummary>> Store::list_images() {
   return out;
 }
 
-Result<UniqueFd> Store::lock_gc() {
+Result<UniqueFd> Store::lock_gc(bool exclusive) {
   BERTH_TRY_ASSIGN(fd, open_file(root_ + "/gc.lock", O_RDWR | O_CREAT, 0600));
-  while (::flock(fd.get(), LOCK_EX) < 0) {
+  while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) < 0) {
     if (errno != EINTR) return sys_error(errno, "lock \"{}/gc.lock\"", root_);
   }
   return fd;
@@ -297,11 +305,13 @@ struct Reachable {
   std::set<std::string> ingests;
 };
 
+// What images and live leases reach, from one consistent read: a writer
+// records its image before dropping its lease, so nothing it stored falls
+// between the two.
 Result<Reachable> reachable(Metadata& md, int64_t now) {
   Reachable r;
-  BERTH_TRY_ASSIGN(images, md.list_images());
-  BERTH_TRY_ASSIGN(leases, md.live_leases(now));
-  BERTH_TRY_ASSIGN(snaps, md.list_snapshots());
+  BERTH_TRY_ASSIGN(state, md.read_state(now));
+  const auto& [images, leases, snaps] = state;
   for (const auto& img : images) {
     add_image_blobs(img, r.blobs);
     for (const auto& l : img.layers) r.snapshots.insert(l.chain_id);
@@ -382,7 +392,7 @@ Result<GcReport> Store::gc(const GcOptions& options) {
     auto ref = read_file(path + "/ref");
     std::string key = ref ? *ref : name;
     if (keep.ingests.contains(key)) continue;
-    if (std::max(mtime_of(path), mtime_of(path + "/data")) > now - options.ingest_grace_seconds) continue;
+    if (std::max(mtime_of(path), mtime_of(path + "/data")) >= now - options.ingest_grace_seconds) continue;
     auto lock = open_file(path + "/lock", O_RDWR);
     if (lock && ::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) continue;  // being written
     uint64_t bytes = tree_bytes(path);
@@ -390,11 +400,14 @@ Result<GcReport> Store::gc(const GcOptions& options) {
     report.ingests.push_back(key);
     report.bytes += bytes;
   }
-  // Scratch files of loads/saves that died.
+  // Scratch directories of loads/saves/imports that died: a live one is
+  // flocked by its owner (and one made this very second may not be yet).
   BERTH_TRY_ASSIGN(tmps, list_dir(tmp_dir()));
   for (const auto& name : tmps) {
     std::string path = tmp_dir() + "/" + name;
-    if (mtime_of(path) > now - options.ingest_grace_seconds) continue;
+    if (mtime_of(path) >= now - options.ingest_grace_seconds) continue;
+    auto lock = open_file(path, O_RDONLY | O_DIRECTORY);
+    if (lock && ::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) continue;
     if (!options.dry_run) BERTH_TRY(remove_tree(path));
   }
   return report;

@@ -8,10 +8,15 @@
 //   <root>/tmp/         scratch space of load/save/import (same filesystem)
 //   <root>/gc.lock      flock: one gc or check --repair at a time
 //
-// Writers keep what they are writing alive with a lease: take one first, add
-// each digest, snapshot or ingest key to it *before* writing that thing, then
-// record the image and drop the lease. gc() removes only what no image and
-// no live lease reaches, so it can run while pulls and loads do.
+// Writers keep what they are writing alive with a lease: take one with
+// lease() first, add each digest, snapshot or ingest key to it *before*
+// writing that thing, then record the image and drop the lease. gc() removes
+// only what no image and no live lease reaches. A writer's lease
+// (LeaseUse::write) also holds a shared flock on gc.lock, which gc() takes
+// exclusively: a gc never sweeps while a writer of this process or another
+// is between "add the ref" and "record the image", so a blob a writer finds
+// already present cannot vanish under it. (So: never call gc() while holding
+// a write lease; a LeaseUse::hold lease, such as a container's, blocks nothing.)
 #pragma once
 
 #include <cstdint>
@@ -48,9 +53,11 @@ class LeaseHandle {
 
  private:
   friend class Store;
-  LeaseHandle(Metadata* md, std::string id) : md_(md), id_(std::move(id)) {}
+  LeaseHandle(Metadata* md, std::string id, UniqueFd lock)
+      : md_(md), id_(std::move(id)), gc_lock_(std::move(lock)) {}
   Metadata* md_;
   std::string id_;
+  UniqueFd gc_lock_;  // shared flock on <root>/gc.lock
 };
 
 // What `berth rmi` did for one argument.
@@ -146,8 +153,10 @@ class Store {
   // <root>/tmp, for scratch files that may be renamed into the store.
   std::string tmp_dir() const { return root_ + "/tmp"; }
 
-  // Starts a lease; `ttl_seconds` 0 = until released.
-  Result<LeaseHandle> lease(std::string_view kind, int64_t ttl_seconds);
+  // Starts a lease; `ttl_seconds` 0 = until released. `write` for a writer
+  // storing content now (excludes gc while held), `hold` to keep things alive.
+  enum class LeaseUse { write, hold };
+  Result<LeaseHandle> lease(std::string_view kind, int64_t ttl_seconds, LeaseUse use = LeaseUse::write);
 
   // Finds an image by name ("busybox", "docker.io/library/busybox:1",
   // "localhost/x"), by digest reference ("repo@sha256:..."), by id
@@ -181,7 +190,8 @@ class Store {
 
  private:
   Store() = default;
-  Result<UniqueFd> lock_gc();
+  // gc.lock: exclusive for gc/check, shared for writers holding a lease.
+  Result<UniqueFd> lock_gc(bool exclusive = true);
   std::string root_;
   std::unique_ptr<ContentStore> content_;
   std::unique_ptr<Snapshots> snapshots_;

@@ -1,6 +1,7 @@
 #include "image/store.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <utime.h>
 
 #include <filesystem>
@@ -151,7 +152,7 @@ TEST_F(StoreTest, SharedLayersSurviveTheOtherImage) {
 TEST_F(StoreTest, LeasesProtectImagesAndContent) {
   auto img = import("a", "used");
   {
-    auto lease = store_->lease("container", 0);
+    auto lease = store_->lease("container", 0, Store::LeaseUse::hold);
     ASSERT_TRUE(lease) << lease.error().what();
     ASSERT_TRUE(lease->add(LeaseResource::image, img.id));
     auto r = store_->remove_image("used", false);
@@ -179,7 +180,7 @@ TEST_F(StoreTest, GcCollectsStrayContentIngestsAndKeepsLeased) {
   auto stray = oci::sha256_digest("stray");
   auto held = oci::sha256_digest("held");
   ASSERT_TRUE(store_->content().put("stray", stray));
-  auto lease = store_->lease("pull", 3600);
+  auto lease = store_->lease("pull", 3600, Store::LeaseUse::hold);
   ASSERT_TRUE(lease);
   ASSERT_TRUE(lease->add(LeaseResource::content, held.str()));
   ASSERT_TRUE(store_->content().put("held", held));
@@ -309,7 +310,7 @@ TEST_F(StoreTest, DiskUsageAndListing) {
   EXPECT_EQ(du->images.size, du->content_bytes + du->snapshot_bytes);
   EXPECT_EQ(du->images.reclaimable, du->images.size);
 
-  auto lease = store_->lease("container", 0);
+  auto lease = store_->lease("container", 0, Store::LeaseUse::hold);
   ASSERT_TRUE(lease);
   ASSERT_TRUE(lease->add(LeaseResource::image, a.id));
   du = store_->disk_usage();
@@ -354,6 +355,32 @@ TEST_F(StoreTest, Filters) {
   EXPECT_FALSE(store_->parse_filters({"label=x"}));
   EXPECT_FALSE(store_->parse_filters({"dangling=maybe"}));
   EXPECT_FALSE(store_->parse_filters({"before=nothing-here"}));
+}
+
+// Imports in one process while another collects garbage over and over: the
+// leases keep every half-written image alive, and the store ends consistent.
+TEST_F(StoreTest, GcRacingImportsLosesNothing) {
+  std::string stop = root_ / "stop";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = Store::open(root_ / "store");
+    if (!s) _exit(10);
+    while (!std::filesystem::exists(stop))
+      if (!s->gc({.ingest_grace_seconds = 0})) _exit(11);
+    _exit(0);
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(import("race" + std::to_string(i), "race" + std::to_string(i)).id);
+  testing::spit(stop, "");
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_TRUE(store_->find_image("race" + std::to_string(i))) << i;
+  auto check = store_->check(false);
+  ASSERT_TRUE(check) << check.error().what();
+  for (const auto& p : check->problems) ADD_FAILURE() << p.kind << " " << p.object << ": " << p.detail;
 }
 
 TEST(Rfc3339, Parses) {
