@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "runtime/cgroup_stats.h"
 
 namespace berth::runtime::cgroup {
 
@@ -108,6 +109,21 @@ class Manager {
   // runc), retrying briefly on EBUSY while dying tasks leave. A missing
   // directory is not an error.
   virtual Result<> destroy() = 0;
+  // pause / resume (runc's Freeze): freezes every task of the cgroup, waiting
+  // until v1's FREEZING settles or v2's cgroup.events says "frozen 1"; a freeze
+  // that does not settle within ~1 s is undone and reported. Hybrid hosts use
+  // v1's freezer. Without a freezer, freezing fails and thawing is a no-op.
+  virtual Result<> set_frozen(bool frozen) = 0;
+  // Whether the cgroup itself was frozen (v1 freezer.self_freezing, v2
+  // cgroup.freeze): a paused container. False without a freezer.
+  virtual Result<bool> frozen() = 0;
+  // Resource usage for `events` (runc's cgroups.Stats), read from the v1
+  // controllers' or v2 files (cgroup_stats_v1.cc, cgroup_stats_v2.cc).
+  virtual Result<Stats> stats() const = 0;
+  // Out-of-memory notifications (oom_watch.cc): v1 memory.oom_control through
+  // cgroup.event_control, v2 inotify on memory.events. ENOENT without a memory
+  // controller.
+  virtual Result<std::unique_ptr<OomWatch>> watch_oom() const = 0;
   // Hierarchy mount point -> absolute directory of this container's cgroup;
   // saved in the container state so a later command can load the manager.
   virtual std::map<std::string, std::string> paths() const = 0;

@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "runtime/cgroup_internal.h"
+#include "runtime/cgroup_ops.h"
 
 namespace berth::runtime::cgroup::detail {
 
@@ -69,23 +70,45 @@ class V1Manager final : public Manager {
   Result<> signal_all(int sig) override {
     const Dir* freezer = find_freezer();
     if (!freezer) return signal_unfrozen(pids_dir(), sig);
-    std::string state = freezer->path + "/freezer.state";
-    BERTH_TRY_ASSIGN(before, read_trimmed(state));
-    bool was_frozen = before == "FROZEN";
+    BERTH_TRY_ASSIGN(before, v1_freezer_state(freezer->path));
+    bool was_frozen = before == FreezerState::frozen;
     if (!was_frozen) {
-      BERTH_TRY(write_file(state, "FROZEN"));
-      BERTH_TRY_ASSIGN(frozen, wait_for_content(state, "FROZEN"));
-      if (!frozen) {
-        // A task that does not freeze (stuck in the kernel): signal without.
-        BERTH_TRY(write_file(state, "THAWED"));
-        return signal_unfrozen(pids_dir(), sig);
-      }
+      BERTH_TRY_ASSIGN(frozen, v1_freeze(freezer->path));
+      // A task that does not freeze (stuck in the kernel): signal without.
+      if (!frozen) return signal_unfrozen(pids_dir(), sig);
     }
     auto pids = read_pids_recursive(pids_dir());
     auto sent = pids ? signal_pids(*pids, sig) : Result<>(std::unexpected(pids.error()));
     // Frozen tasks act on SIGKILL only once thawed.
-    if (!was_frozen || sig == SIGKILL) BERTH_TRY(write_file(state, "THAWED"));
+    if (!was_frozen || sig == SIGKILL) BERTH_TRY(v1_thaw(freezer->path));
     return sent;
+  }
+
+  Result<> set_frozen(bool frozen) override {
+    const Dir* freezer = find_freezer();
+    if (!freezer) {
+      if (!frozen) return {};
+      return error("no freezer cgroup among \"{}\"", dirs_.front().path);
+    }
+    if (!frozen) return v1_thaw(freezer->path);
+    BERTH_TRY_ASSIGN(done, v1_freeze(freezer->path));
+    if (!done) return error("freeze \"{}\": its tasks did not stop within 1 s", freezer->path);
+    return {};
+  }
+
+  Result<bool> frozen() override {
+    const Dir* freezer = find_freezer();
+    if (!freezer) return false;
+    BERTH_TRY_ASSIGN(state, v1_freezer_state(freezer->path));
+    return state == FreezerState::frozen;
+  }
+
+  Result<Stats> stats() const override { return v1_stats(dirs_, real_files()); }
+
+  Result<std::unique_ptr<OomWatch>> watch_oom() const override {
+    const Dir* memory = v1_controller_dir(dirs_, "memory", "memory.oom_control", real_files());
+    if (!memory) return sys_error(ENOENT, "no memory cgroup among \"{}\"", dirs_.front().path);
+    return v1_watch_oom(memory->path);
   }
 
   Result<> destroy() override {

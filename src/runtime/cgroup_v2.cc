@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "runtime/cgroup_internal.h"
+#include "runtime/cgroup_ops.h"
 
 namespace berth::runtime::cgroup::detail {
 
@@ -39,27 +40,39 @@ class V2Manager final : public Manager {
       auto r = write_file(dir_.path + "/cgroup.kill", "1");
       if (r || r.error().code() != ENOENT) return r;
     }
-    std::string freeze = dir_.path + "/cgroup.freeze";
-    auto before = read_trimmed(freeze);
-    if (!before) {
-      // No freezer before 5.2: signal without.
-      if (before.error().code() == ENOENT) return signal_unfrozen(dir_.path, sig);
-      return std::unexpected(std::move(before).error());
-    }
-    bool was_frozen = *before == "1";
+    BERTH_TRY_ASSIGN(before, v2_freezer_state(dir_.path));
+    if (before == FreezerState::absent) return signal_unfrozen(dir_.path, sig);
+    bool was_frozen = before == FreezerState::frozen;
     if (!was_frozen) {
-      BERTH_TRY(write_file(freeze, "1"));
-      BERTH_TRY_ASSIGN(frozen, wait_for_content(dir_.path + "/cgroup.events", "frozen 1"));
-      if (!frozen) {
-        BERTH_TRY(write_file(freeze, "0"));
-        return signal_unfrozen(dir_.path, sig);
-      }
+      BERTH_TRY_ASSIGN(frozen, v2_freeze(dir_.path));
+      if (!frozen) return signal_unfrozen(dir_.path, sig);
     }
     auto pids = read_pids_recursive(dir_.path);
     auto sent = pids ? signal_pids(*pids, sig) : Result<>(std::unexpected(pids.error()));
-    if (!was_frozen || sig == SIGKILL) BERTH_TRY(write_file(freeze, "0"));
+    if (!was_frozen || sig == SIGKILL) BERTH_TRY(v2_thaw(dir_.path));
     return sent;
   }
+
+  Result<> set_frozen(bool frozen) override {
+    BERTH_TRY_ASSIGN(state, v2_freezer_state(dir_.path));
+    if (state == FreezerState::absent) {
+      if (!frozen) return {};
+      return sys_error(ENOENT, "\"{}/cgroup.freeze\": no cgroup2 freezer (Linux 5.2+)", dir_.path);
+    }
+    if (!frozen) return v2_thaw(dir_.path);
+    BERTH_TRY_ASSIGN(done, v2_freeze(dir_.path));
+    if (!done) return error("freeze \"{}\": its tasks did not stop within 1 s", dir_.path);
+    return {};
+  }
+
+  Result<bool> frozen() override {
+    BERTH_TRY_ASSIGN(state, v2_freezer_state(dir_.path));
+    return state == FreezerState::frozen;
+  }
+
+  Result<Stats> stats() const override { return v2_stats(dir_, real_files()); }
+
+  Result<std::unique_ptr<OomWatch>> watch_oom() const override { return v2_watch_oom(dir_.path); }
 
   Result<> destroy() override { return remove_cgroup(dir_.path); }
 

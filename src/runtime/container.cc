@@ -43,6 +43,24 @@ Result<> wait_exit(const UniqueFd& pidfd, int timeout_ms) {
   }
 }
 
+// Whether the container's cgroup is frozen; an unreadable freezer counts as
+// not frozen (state must keep working on a half-removed cgroup).
+bool is_frozen(const ContainerRecord& rec) {
+  if (rec.cgroup_paths.empty()) return false;
+  auto cgroups = cgroup::load_manager(rec.cgroup_paths);
+  if (!cgroups) return false;
+  auto frozen = (*cgroups)->frozen();
+  if (!frozen) log::debug("container \"{}\": freezer state: {}", rec.id, frozen.error().what());
+  return frozen && *frozen;
+}
+
+// v1 frozen tasks act on SIGKILL only once thawed (v2 lets it through).
+void thaw_for_kill(const ContainerRecord& rec) {
+  auto cgroups = cgroup::load_manager(rec.cgroup_paths);
+  if (!cgroups) return;
+  if (auto r = (*cgroups)->set_frozen(false); !r) log::warn("container \"{}\": thaw: {}", rec.id, r.error().what());
+}
+
 Result<> set_blocking(const UniqueFd& fd) {
   int flags = fcntl(fd.get(), F_GETFL);
   if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) return sys_error(errno, "fcntl exec fifo");
@@ -88,7 +106,33 @@ Result<ContainerInfo> Runtime::info(const std::string& id) const {
   BERTH_TRY_ASSIGN(rec, store_.load(id));
   ContainerInfo info{std::move(rec), oci::Status::stopped};
   info.status = container_status(store_, info.record);
+  // Paused is no saved state: a live container whose cgroup is frozen (runc).
+  if (info.status != oci::Status::stopped && is_frozen(info.record)) info.status = oci::Status::paused;
   return info;
+}
+
+Result<> Runtime::pause(const std::string& id) {
+  BERTH_TRY_ASSIGN(lock, store_.lock(id));
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (c.status != oci::Status::running && c.status != oci::Status::created)
+    return std::unexpected(Error(0, "container not running").context(fmt::format("pause \"{}\"", id)));
+  BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
+  return with_context(cgroups->set_frozen(true), fmt::format("pause \"{}\"", id));
+}
+
+Result<> Runtime::resume(const std::string& id) {
+  BERTH_TRY_ASSIGN(lock, store_.lock(id));
+  BERTH_TRY_ASSIGN(c, info(id));
+  if (c.status != oci::Status::paused)
+    return std::unexpected(Error(0, "container not paused").context(fmt::format("resume \"{}\"", id)));
+  BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
+  return with_context(cgroups->set_frozen(false), fmt::format("resume \"{}\"", id));
+}
+
+Result<std::vector<pid_t>> Runtime::processes(const std::string& id) const {
+  BERTH_TRY_ASSIGN(c, info(id));
+  BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
+  return cgroups->pids();
 }
 
 Result<std::vector<ContainerInfo>> Runtime::list() const {
@@ -175,6 +219,7 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) {
   BERTH_TRY_ASSIGN(pidfd, open_init_pidfd(c.record));
   if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) < 0)
     return sys_error(errno, "send signal {} to container \"{}\"", signal, id);
+  if (signal == SIGKILL && c.status == oci::Status::paused) thaw_for_kill(c.record);
   return {};
 }
 
@@ -189,6 +234,7 @@ Result<> Runtime::remove(const std::string& id, bool force) {
     auto pidfd = open_init_pidfd(c.record);
     if (pidfd) {
       syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+      if (c.status == oci::Status::paused) thaw_for_kill(c.record);
       BERTH_TRY(wait_exit(*pidfd, 10000));
     }
   }

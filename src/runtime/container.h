@@ -54,6 +54,14 @@ class Runtime {
   Result<int> restore(const RestoreOptions& opts);
   // Removes a stopped (or created) container; `force` kills a running one.
   Result<> remove(const std::string& id, bool force);
+  // Freezes every process of a created or running container (runc's pause;
+  // "container not running" otherwise); resume thaws a paused one ("container
+  // not paused" otherwise). `state` and `list` show a frozen one as paused.
+  Result<> pause(const std::string& id);
+  Result<> resume(const std::string& id);
+  // The pids (in the caller's pid namespace) of every process in the
+  // container's cgroup.
+  Result<std::vector<pid_t>> processes(const std::string& id) const;
   Result<ContainerInfo> info(const std::string& id) const;
   Result<std::vector<ContainerInfo>> list() const;
 

@@ -18,6 +18,9 @@
 //   checker open PATH [r|w|rw]   opens PATH (a device node), reports errno
 //   checker fork N         forks up to N children that wait; reports how many
 //                          forks succeeded and the errno of the first failure
+//   checker tick N         prints {"tick":I} every 10 ms for N seconds (pause tests)
+//   checker alloc MB       allocates and touches MB MiB, printing {"mb":I}, then
+//                          sleeps 30 s (OOM tests: killed at the memory limit)
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -596,6 +599,27 @@ static int cmd_syscall(int argc, char** argv, int i386) {
   return 0;
 }
 
+static int cmd_tick(int seconds) {
+  for (int i = 1; i <= seconds * 100; i++) {
+    printf("{\"tick\":%d}\n", i);
+    fflush(stdout);
+    usleep(10000);
+  }
+  return 0;
+}
+
+static int cmd_alloc(int mb) {
+  for (int i = 1; i <= mb; i++) {
+    char* p = malloc(1 << 20);
+    if (!p) return 1;
+    memset(p, i, 1 << 20);
+    printf("{\"mb\":%d}\n", i);
+    fflush(stdout);
+  }
+  sleep(30);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* verb = argc > 1 ? argv[1] : "all";
   const char* arg = argc > 2 ? argv[2] : "";
@@ -609,13 +633,15 @@ int main(int argc, char** argv) {
   else if (!strcmp(verb, "sleep") && argc > 2) { sleep((unsigned)atoi(arg)); rc = 0; }
   else if (!strcmp(verb, "exit") && argc > 2) rc = atoi(arg);
   else if (!strcmp(verb, "trap") && argc > 2) rc = cmd_trap(atoi(arg));
+  else if (!strcmp(verb, "tick") && argc > 2) rc = cmd_tick(atoi(arg));
+  else if (!strcmp(verb, "alloc") && argc > 2) rc = cmd_alloc(atoi(arg));
   else if (!strcmp(verb, "seccomp-mode")) rc = cmd_seccomp_mode();
   else if (!strcmp(verb, "syscall") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 0);
   else if (!strcmp(verb, "syscall32") && argc > 2) rc = cmd_syscall(argc - 2, argv + 2, 1);
   else if (!strcmp(verb, "open") && argc > 2) rc = cmd_open(arg, argc > 3 ? argv[3] : "r");
   else if (!strcmp(verb, "fork") && argc > 2) rc = cmd_fork(atoi(arg));
   else {
-    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap|seccomp-mode|syscall|syscall32|open|fork [ARG]\n");
+    fprintf(stderr, "usage: checker all|stat|write|readlink|cat|ls|sleep|exit|trap|seccomp-mode|syscall|syscall32|open|fork|tick|alloc [ARG]\n");
     return 2;
   }
   fflush(stdout);

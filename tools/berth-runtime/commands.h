@@ -40,6 +40,10 @@ void add_features(CLI::App& app, Globals& g);
 void add_exec(CLI::App& app, Globals& g);
 void add_checkpoint(CLI::App& app, Globals& g);
 void add_restore(CLI::App& app, Globals& g);
+void add_pause(CLI::App& app, Globals& g);
+void add_resume(CLI::App& app, Globals& g);
+void add_events(CLI::App& app, Globals& g);
+void add_ps(CLI::App& app, Globals& g);
 
 // Options shared by create and run.
 void add_create_options(CLI::App& cmd, runtime::CreateOptions& opts);

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   tool::add_exec(app, g);
   tool::add_checkpoint(app, g);
   tool::add_restore(app, g);
+  tool::add_pause(app, g);
+  tool::add_resume(app, g);
+  tool::add_events(app, g);
+  tool::add_ps(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {
