@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -83,15 +82,6 @@ Result<std::string> stats_event(const cgroup::Manager& cgroups, const ContainerR
   BERTH_TRY_ASSIGN(stats, cgroups.stats());
   stats.interfaces = interfaces_of(rec.pid);
   return event_line("stats", rec.id, stats_to_json(stats));
-}
-
-Result<UniqueFd> open_init(const ContainerRecord& rec) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, rec.pid, 0));
-  if (fd < 0) return sys_error(errno, "pidfd_open {}", rec.pid);
-  UniqueFd pidfd(fd);
-  if (process_start_time(rec.pid) != rec.pid_start_time)
-    return sys_error(ESRCH, "container with id {} is not running", rec.id);
-  return pidfd;
 }
 
 Result<UniqueFd> interval_timer(std::chrono::nanoseconds interval) {
@@ -238,7 +228,7 @@ Result<> stream_events(const Runtime& runtime, const std::string& id, const Even
     return {};
   }
 
-  BERTH_TRY_ASSIGN(init, open_init(c.record));
+  BERTH_TRY_ASSIGN(init, open_init_pidfd(c.record));
   BERTH_TRY_ASSIGN(timer, interval_timer(opts.interval));
   auto oom = cgroups->watch_oom();
   if (!oom) log::warn("container \"{}\": no OOM notifications: {}", id, oom.error().what());

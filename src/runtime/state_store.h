@@ -69,8 +69,8 @@ uint64_t process_start_time(pid_t pid);
 // (a reused pid is "not running", ESRCH).
 Result<UniqueFd> open_init_pidfd(const ContainerRecord& rec);
 
-// created / running / stopped, from the record and the live system (paused
-// comes with the pause verb, part 2).
+// created / running / stopped, from the record and the live system
+// (Runtime::info adds paused: a live container whose cgroup is frozen).
 oci::Status container_status(const StateStore& store, const ContainerRecord& rec);
 
 // The runtime-spec state document (hooks' stdin).

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -291,6 +292,79 @@ TEST(Cgops, PsJsonAndTable) {
   EXPECT_NE(nopid.err.find("PID"), std::string::npos) << nopid.err;
   auto bad = b.rt({"ps", "--format", "yaml", b.id});
   EXPECT_EQ(bad.status, 1) << bad.describe();
+}
+
+// ---------------------------------------------------------------- pure v2
+// cgroup2 mounted over /sys/fs/cgroup in a private mount namespace: the
+// hybrid host's unified hierarchy seen as a pure v2 host's (its freezer is
+// cgroup.freeze; it has no memory or pids controller here).
+constexpr const char* kUnified = "/sys/fs/cgroup/unified";
+
+CmdResult rt_as_v2(Bundle& b, const std::vector<std::string>& args, const CmdOptions& opts = {}) {
+  std::vector<std::string> argv = {"unshare", "-m", "--propagation", "private", "sh", "-c",
+                                   "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"", "sh",
+                                   runtime_path(), "--root", b.root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_cmd(argv, opts);
+}
+
+TEST(Cgops, PureV2PauseResumeStatsPs) {
+  if (!std::filesystem::exists(std::string(kUnified) + "/cgroup.freeze") &&
+      !std::filesystem::exists(std::string(kUnified) + "/cgroup.controllers"))
+    GTEST_SKIP() << "needs a hybrid host's cgroup2 mount";
+  Bundle b;
+  std::string cg = std::string(kUnified) + "/" + b.id;
+  struct Guard {
+    std::string dir;
+    ~Guard() { rmdir(dir.c_str()); }
+  } guard{cg};
+  b.config["linux"]["cgroupsPath"] = "/" + b.id;
+  b.checker_args({"tick", "60"});
+  b.write_config();
+  std::string out = b.dir + "/out.txt";
+  CmdOptions o;
+  o.stdout_file = out;
+  auto r = rt_as_v2(b, {"run", "--detach", "--bundle", b.dir, b.id}, o);
+  ASSERT_EQ(r.status, 0) << r.describe();
+  ASSERT_TRUE(eventually([&] { return last_tick(out) >= 5; })) << read_file(out);
+  auto status = [&] {
+    auto st = json::parse(rt_as_v2(b, {"state", b.id}).out, nullptr, false);
+    return st.is_object() ? st.value("status", "") : "";
+  };
+
+  r = rt_as_v2(b, {"pause", b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  EXPECT_EQ(read_file(cg + "/cgroup.freeze"), "1\n");
+  EXPECT_NE(read_file(cg + "/cgroup.events").find("frozen 1"), std::string::npos);
+  EXPECT_EQ(status(), "paused");
+  int frozen_at = last_tick(out);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(last_tick(out), frozen_at) << "the container kept running while paused";
+
+  r = rt_as_v2(b, {"events", "--stats", b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  auto e = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(e.is_object()) << r.out;
+  EXPECT_GT(e["data"]["cpu"]["usage"]["total"].get<uint64_t>(), 0u) << "cpu.stat's usage_usec: " << r.out;
+  r = rt_as_v2(b, {"ps", "--format", "json", b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  auto pids = json::parse(r.out, nullptr, false);
+  EXPECT_EQ(pids, json::array({json::parse(read_file(cg + "/cgroup.procs"))})) << r.out;
+
+  r = rt_as_v2(b, {"resume", b.id});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  EXPECT_EQ(read_file(cg + "/cgroup.freeze"), "0\n");
+  EXPECT_EQ(status(), "running");
+  EXPECT_TRUE(eventually([&] { return last_tick(out) > frozen_at + 5; })) << "no progress after resume";
+
+  // A paused container is killed, and deleted with its cgroup.
+  ASSERT_EQ(rt_as_v2(b, {"pause", b.id}).status, 0);
+  r = rt_as_v2(b, {"kill", b.id, "KILL"});
+  EXPECT_EQ(r.status, 0) << r.describe();
+  EXPECT_TRUE(eventually([&] { return status() == "stopped"; }));
+  r = rt_as_v2(b, {"delete", b.id});
+  EXPECT_EQ(r.status, 0) << r.describe();
+  EXPECT_FALSE(std::filesystem::exists(cg)) << "cgroup left behind";
 }
 
 TEST(Cgops, PsOptionsAfterDoubleDash) {
