@@ -71,6 +71,7 @@ void PullProgressView::operator()(const image::PullEvent& e) {
   if (e.kind == K::done) {
     if (tty_) redraw(true);
     std::fprintf(out_, "Stored %s as %s\n", e.message.c_str(), e.digest.str().c_str());
+    finished_ = true;  // the bars are final; nothing redraws over this line
     return;
   }
   Layer& l = layer(e.digest);
@@ -95,7 +96,7 @@ void PullProgressView::operator()(const image::PullEvent& e) {
 }
 
 void PullProgressView::finish() {
-  if (tty_ && !quiet_ && !layers_.empty()) redraw(true);
+  if (tty_ && !quiet_ && !finished_ && !layers_.empty()) redraw(true);
 }
 
 }  // namespace berth::tool

@@ -36,6 +36,7 @@ class PullProgressView {
   std::map<std::string, size_t> index_;
   std::vector<Layer> layers_;
   size_t drawn_ = 0;
+  bool finished_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
