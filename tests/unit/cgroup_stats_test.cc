@@ -1,6 +1,9 @@
 // Stats parsing (events --stats): the parsers, the v1 and v2 readers over
 // canned file texts, and the JSON in runc's field names.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -269,6 +272,38 @@ TEST(CgroupStats, JsonInRuncFieldNames) {
   EXPECT_TRUE(j["intel_rdt"].is_object());
   EXPECT_TRUE(j["network_interfaces"].is_null());
   EXPECT_EQ(j["cpuset"]["sched_relax_domain_level"], 0);
+}
+
+// v2's OOM watch on a plain file standing for memory.events: inotify sees the
+// write, and only a rise of oom_kill counts.
+TEST(CgroupStats, V2OomWatchCountsOomKills) {
+  char tmpl[] = "/tmp/berth-test-oom-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl, events = dir + "/memory.events";
+  FILE* f = fopen(events.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("low 0\nhigh 0\nmax 0\noom 2\noom_kill 2\n", f);
+  fclose(f);
+  auto watch = detail::v2_watch_oom(dir);
+  ASSERT_TRUE(watch) << watch.error().what();
+  auto& w = **watch;
+  EXPECT_FALSE(*w.take()) << "kills from before the watch do not count";
+  auto rewrite = [&](const char* text) {
+    FILE* g = fopen(events.c_str(), "r+");  // in place: the inotify watch is on this inode
+    ASSERT_NE(g, nullptr);
+    fputs(text, g);
+    fclose(g);
+  };
+  rewrite("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n");
+  struct pollfd p = {w.fd().get(), POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 1000), 1);
+  EXPECT_FALSE(*w.take()) << "a change of another counter is no OOM";
+  rewrite("low 0\nhigh 0\nmax 9\noom 3\noom_kill 3\n");
+  ASSERT_EQ(poll(&p, 1, 1000), 1);
+  EXPECT_TRUE(*w.take());
+  EXPECT_FALSE(*w.take()) << "each kill is reported once";
+  unlink(events.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(Events, GoDurations) {
