@@ -130,6 +130,30 @@ TEST_F(Cli, SaveLoadImport) {
   EXPECT_EQ(j[0]["RepoTags"][0], "localhost/imported:1");
 }
 
+// An image a container lease holds (written as the engine will) survives
+// rmi -a, rmi -a -f (names only) and system prune -a.
+TEST_F(Cli, ImagesInUseAreKept) {
+  if (!testing::has_tool("sqlite3")) GTEST_SKIP() << "no sqlite3";
+  std::string id = load_fixture("busybox");
+  auto lease = sh("sqlite3 " + (tmp_ / "root/berth.db") +
+                  " \"INSERT INTO leases (id, kind, created, expires) VALUES ('ctr-1', 'container', 1, 0); "
+                  "INSERT INTO lease_refs (lease_id, type, ref) VALUES ('ctr-1', 'image', '" + id + "');\"");
+  ASSERT_EQ(lease.status, 0) << lease.out;
+  auto rmi = berth("rmi -a");
+  EXPECT_EQ(rmi.status, 2) << rmi.out;
+  EXPECT_NE(rmi.out.find("in use by a container"), std::string::npos) << rmi.out;
+  auto single = berth("rmi busybox localhost/latest");
+  EXPECT_EQ(single.status, 2) << single.out;  // the last name of an image in use
+  EXPECT_EQ(berth("system prune -a -f").status, 0);
+  EXPECT_EQ(berth("images -q").out, id.substr(7, 12) + "\n");
+  auto forced = berth("rmi -a -f");
+  ASSERT_EQ(forced.status, 0) << forced.out;
+  EXPECT_EQ(forced.out.find("Deleted:"), std::string::npos) << forced.out;
+  auto dangling = berth("images -q --filter dangling=true");
+  EXPECT_EQ(dangling.out, id.substr(7, 12) + "\n");
+  EXPECT_EQ(berth("system check").status, 0);
+}
+
 TEST_F(Cli, SystemDfPruneCheck) {
   std::string id = load_fixture("busybox");
   std::string tar = tmp_ / "rootfs.tar";

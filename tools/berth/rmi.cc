@@ -1,6 +1,7 @@
 // berth rmi [-f] [-a] IMAGE...: untag or remove images, then collect what
 // only they used. Exit status as podman's: 1 when an image was not found,
 // 2 when one is in use, 125 for other failures.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -14,14 +15,25 @@ namespace {
 int run(Globals& g, std::vector<std::string> refs, bool force, bool all) {
   auto store = open_store(g);
   if (!store) return report(store.error());
+  int status = 0;
   if (all) {
+    // Every image with all its names; one in use only with --force.
     auto images = store->metadata().list_images();
     if (!images) return report(images.error());
-    for (const auto& img : *images) refs.push_back(img.id);
+    auto in_use = store->images_in_use();
+    if (!in_use) return report(in_use.error());
+    for (const auto& img : *images) {
+      auto user = std::find_if(in_use->begin(), in_use->end(), [&](const auto& u) { return u.first == img.id; });
+      if (user != in_use->end() && !force) {
+        report(Error(EBUSY, fmt::format("image {} is in use by a {}", hex_of(img.id), user->second)));
+        status = 2;
+        continue;
+      }
+      refs.push_back(img.id);
+    }
   } else if (refs.empty()) {
     return report(Error(EINVAL, "rmi: no image given (or --all)"));
   }
-  int status = 0;
   for (const auto& ref : refs) {
     auto r = store->remove_image(ref, force || all);
     if (!r) {
