@@ -192,6 +192,34 @@ Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const std::s
   return detail::new_v1_manager(std::move(dirs));
 }
 
+Result<std::unique_ptr<Manager>> make_permitted_manager(const Layout& layout, const std::string& container_id,
+                                                        std::vector<std::string>& skipped) {
+  if (layout.hierarchies.empty()) return detail::new_empty_manager();
+  std::vector<detail::Dir> dirs;
+  std::vector<std::string> created;
+  for (const auto& h : layout.hierarchies) {
+    BERTH_TRY_ASSIGN(path, resolve_dir(h, layout.mode, "", container_id));
+    std::vector<std::string> made;
+    if (auto r = detail::make_dirs(path, h.mount_point, made); !r) {
+      detail::remove_created(made);
+      int err = r.error().code();
+      if (err != EACCES && err != EPERM && err != EROFS) {
+        detail::remove_created(created);
+        return std::unexpected(std::move(r).error());
+      }
+      skipped.push_back(h.mount_point);
+      continue;
+    }
+    created.insert(created.end(), made.begin(), made.end());
+    auto has = [&](std::string_view c) { return !h.unified && std::ranges::find(h.controllers, c) != h.controllers.end(); };
+    dirs.push_back({.mount_point = h.mount_point, .path = std::move(path), .cpuset = has("cpuset"),
+                    .freezer = has("freezer"), .pids = has("pids"), .unified = h.unified});
+  }
+  if (dirs.empty()) return detail::new_empty_manager();
+  if (layout.mode == Mode::v2) return detail::new_v2_manager(std::move(dirs.front()));
+  return detail::new_v1_manager(std::move(dirs));
+}
+
 Result<std::unique_ptr<Manager>> load_manager(const std::map<std::string, std::string>& paths) {
   if (paths.empty()) return error("the container's state has no cgroup paths");
   std::vector<detail::Dir> dirs;

@@ -134,6 +134,14 @@ class Manager {
 // "<container_id>" below the caller's own cgroup). Nothing is created yet.
 Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const std::string& cgroups_path,
                                               const std::string& container_id);
+// For a rootless runtime (rootless.h), with an empty cgroupsPath: makes the
+// container's directory in every hierarchy now and leaves out each hierarchy
+// where the caller may not (EACCES, EPERM, EROFS; runc's rule), appending its
+// mount point to `skipped`. A cgroup2 tree delegated to the user (a systemd
+// user slice) is thus used, a root-owned one is not. With every hierarchy left
+// out, a manager of nothing: no directory, no process, nothing to remove.
+Result<std::unique_ptr<Manager>> make_permitted_manager(const Layout& layout, const std::string& container_id,
+                                                        std::vector<std::string>& skipped);
 // The manager of an existing container, from Manager::paths() saved earlier.
 // No syscall, except one statfs when there is a single path (v1 or v2?).
 Result<std::unique_ptr<Manager>> load_manager(const std::map<std::string, std::string>& paths);

@@ -27,6 +27,8 @@ struct Dir {
 
 std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs);
 std::unique_ptr<Manager> new_v2_manager(Dir dir);
+// A rootless container's when it may make no cgroup (cgroup_none.cc).
+std::unique_ptr<Manager> new_empty_manager();
 
 // mkdir -p of `path`, which lies below `mount_point`: one mkdir when the
 // parent exists. Appends the directories it made to `created`, outermost first.

@@ -211,7 +211,9 @@ Result<> Runtime::start(const std::string& id) {
 
 Result<> Runtime::kill(const std::string& id, int signal, bool all) {
   BERTH_TRY_ASSIGN(c, info(id));
-  if (all) {
+  // A rootless container may have no cgroup to list its processes: then its
+  // init alone is signalled (the rest of a pid namespace dies with a killed init).
+  if (all && !c.record.cgroup_paths.empty()) {
     BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
     return cgroups->signal_all(signal);
   }

@@ -110,11 +110,19 @@ Result<Prepared> prepare(const InitContext& ctx) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return sys_error(errno, "set parent-death signal");
   // Until exec, /proc/<pid>/exe of this process is the runtime: keep other
   // processes of a shared pid namespace from opening it (exec resets this).
-  if (prctl(PR_SET_DUMPABLE, 0) < 0) return sys_error(errno, "set non-dumpable");
+  // With a new user namespace, only once the runtime has written its id maps:
+  // /proc/<pid> of a non-dumpable process belongs to root, and a rootless
+  // runtime (or newuidmap, which checks the owner) could not write them.
+  auto set_non_dumpable = []() -> Result<> {
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) return sys_error(errno, "set non-dumpable");
+    return {};
+  };
+  if (!plan.new_user) BERTH_TRY(set_non_dumpable());
   BERTH_TRY(reset_signals());
 
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));
   std::string state = std::move(go.text);
+  if (plan.new_user) BERTH_TRY(set_non_dumpable());
 
   CgroupJoin join_cgroups(ctx);
   // In cgroups before: the ids of a user namespace can't write root's files,

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include "base/channel.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -20,8 +22,10 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/namespaces.h"
+#include "runtime/rootless.h"
 #include "runtime/seccomp.h"
 #include "runtime/spawn.h"
+#include "runtime/userns.h"
 
 namespace berth::runtime {
 namespace {
@@ -110,12 +114,33 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
   {
-    auto made = cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id);
+    // Rootless (rootless.h): the hierarchies where the caller may not make the
+    // container's cgroup are left out, unless cgroupsPath names one.
+    std::vector<std::string> skipped;
+    auto made = running_rootless() && spec.linux->cgroups_path.empty()
+                    ? cgroup::make_permitted_manager(layout, opts.id, skipped)
+                    : cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id);
     if (!made) return std::unexpected(std::move(made).error());
     cgroups = std::move(*made);
+    rollback.set_cgroup(cgroups.get());
+    if (!skipped.empty()) {
+      log::debug("create {}: rootless: no cgroup made in {} (no permission)", opts.id, fmt::join(skipped, ", "));
+      if (spec.linux->resources && resources_need_cgroup(*spec.linux->resources))
+        return error("linux.resources: limits need a cgroup of the container's own, and this rootless runtime may "
+                     "not create one in {} (give linux.cgroupsPath a cgroup delegated to uid {}, or drop the "
+                     "limits)",
+                     fmt::join(skipped, ", "), ::geteuid());
+    }
   }
-  rollback.set_cgroup(cgroups.get());
   BERTH_TRY_ASSIGN(cgroup2_dir, cgroups->open_clone_target());
+
+  // Before the init exists: it inherits the detached trees (idmapped_mounts.cc).
+  std::vector<UniqueFd> idmapped;
+  if (!plan.joins_mount) {
+    auto trees = prepare_idmapped_mounts(spec, bundle);
+    if (!trees) return std::unexpected(std::move(trees).error());
+    idmapped = std::move(*trees);
+  }
 
   BERTH_TRY_ASSIGN(channels, Channel::make_pair());
   auto& [parent_end, child_end] = channels;
@@ -130,6 +155,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.rootfs.new_cgroup_ns = plan.new_cgroup;
   ctx.rootfs.cgroup_layout = &layout;
   ctx.rootfs.cgroup_paths = cgroups->paths();
+  ctx.rootfs.idmapped_mounts = &idmapped;
   ctx.channel = &child_end;
   ctx.fifo = &fifo;
   ctx.state_dir = &state_dir;

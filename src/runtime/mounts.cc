@@ -54,6 +54,8 @@ std::string container_path_of(const RootfsContext& ctx, const UniqueFd& fd) {
   return std::string(host.substr(root.size()));
 }
 
+}  // namespace
+
 Result<> check_proc_destination(const RootfsContext& ctx, const oci::Mount& m, const UniqueFd& target,
                                 const UniqueFd* source) {
   std::string resolved = container_path_of(ctx, target);
@@ -68,6 +70,8 @@ Result<> check_proc_destination(const RootfsContext& ctx, const oci::Mount& m, c
                "/proc/cpuinfo may be mount destinations there",
                m.destination, resolved);
 }
+
+namespace {
 
 // proc and sysfs on a symlink could be redirected onto a host path (CVE-2019-19921).
 Result<> refuse_symlink_destination(const RootfsContext& ctx, const std::string& dest, const std::string& type) {
@@ -255,21 +259,23 @@ Result<> apply_mount_extras(RootfsContext& ctx, const MountOptions& o, const std
   return {};
 }
 
-Result<> mount_config_entry(RootfsContext& ctx, const oci::Mount& m) {
+Result<> mount_config_entry(RootfsContext& ctx, const oci::Mount& m, const UniqueFd* idmapped) {
   const std::string dest = clean_path("/" + m.destination);
   auto fail = [&](Error e) -> Result<> {
     return std::unexpected(std::move(e).context(fmt::format("mount \"{}\"", dest)));
   };
   const MountOptions o = parse_mount_options(m.options, m.type);
-  if (!m.uid_mappings.empty() || !m.gid_mappings.empty() || o.idmap || o.ridmap) {
-    return fail(Error(ENOTSUP, "idmapped mounts are not supported yet"));
-  }
+  const bool idmap = is_idmapped(m, o);
+  if (idmap && (!idmapped || !idmapped->valid()))
+    return fail(Error(EINVAL, "idmapped mount not prepared by the runtime (prepare_idmapped_mounts)"));
   if (dest == "/") return fail(Error(EINVAL, "a mount over the container's root \"/\" is not supported"));
   if (m.type == "proc" || m.type == "sysfs") {
     if (auto r = refuse_symlink_destination(ctx, dest, m.type); !r) return fail(std::move(r).error());
   }
   Result<> r;
-  if (o.bind) {
+  if (idmap) {
+    r = mount_idmapped(ctx, m, o, dest, *idmapped);
+  } else if (o.bind) {
     r = mount_bind(ctx, m, o, dest);
   } else if (m.type == "cgroup") {
     r = mount_cgroup(ctx, m, o, dest);

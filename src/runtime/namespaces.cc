@@ -38,12 +38,6 @@ int join_rank(int flag) {
   return 99;
 }
 
-std::string format_mappings(const std::vector<oci::IdMapping>& maps) {
-  std::string out;
-  for (const auto& m : maps) out += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
-  return out;
-}
-
 }  // namespace
 
 Result<int> namespace_flag(std::string_view type) {
@@ -89,17 +83,6 @@ Result<> join_namespaces(const std::vector<NamespaceJoin>& joins) {
     if (::setns(j.fd.get(), j.type) < 0)
       return sys_error(errno, "join {} namespace \"{}\"", namespace_proc_name(j.type), j.path);
   }
-  return {};
-}
-
-Result<> write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uids,
-                           const std::vector<oci::IdMapping>& gids) {
-  if (!uids.empty())
-    BERTH_TRY(with_context(write_file(fmt::format("/proc/{}/uid_map", pid), format_mappings(uids)),
-                           "write linux.uidMappings"));
-  if (!gids.empty())
-    BERTH_TRY(with_context(write_file(fmt::format("/proc/{}/gid_map", pid), format_mappings(gids)),
-                           "write linux.gidMappings"));
   return {};
 }
 

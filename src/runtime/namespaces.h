@@ -49,10 +49,6 @@ Result<NamespacePlan> plan_namespaces(const oci::Linux& linux);
 // In the intermediate process: setns() into every joined namespace.
 Result<> join_namespaces(const std::vector<NamespaceJoin>& joins);
 
-// Writes uid_map and gid_map of `pid` (the parent runs as root here).
-Result<> write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uids,
-                           const std::vector<oci::IdMapping>& gids);
-
 // After unshare(CLONE_NEWTIME): /proc/self/timens_offsets, before any child.
 Result<> write_time_offsets(const std::map<std::string, oci::TimeOffset>& offsets);
 

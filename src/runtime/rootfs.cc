@@ -91,7 +91,11 @@ Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
   if (n <= 0) return sys_error(errno, "resolve rootfs \"{}\"", opts.rootfs);
   ctx.root_path.assign(buf, static_cast<size_t>(n));
 
-  for (const auto& m : spec.mounts) BERTH_TRY(detail::mount_config_entry(ctx, m));
+  const std::vector<UniqueFd>* idmapped = opts.idmapped_mounts;
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const UniqueFd* tree = idmapped && i < idmapped->size() ? &(*idmapped)[i] : nullptr;
+    BERTH_TRY(detail::mount_config_entry(ctx, spec.mounts[i], tree));
+  }
   BERTH_TRY(detail::setup_dev(ctx));
   // tmpfs and /dev mounts asked read-only, now filled.
   for (const auto& d : ctx.deferred_readonly) BERTH_TRY(detail::remount_bind(d.mount, d.flags, d.destination));

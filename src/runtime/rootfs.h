@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -30,7 +31,18 @@ struct RootfsOptions {
   // Called before a "cgroup" mount: the runtime makes the container's v1
   // cgroups while the init mounts its rootfs, so the init waits here for them.
   std::function<Result<>()> before_cgroup_mount;
+  // prepare_idmapped_mounts()'s result, by index of spec.mounts (empty: none).
+  const std::vector<UniqueFd>* idmapped_mounts = nullptr;
 };
+
+// Run by the runtime before the init exists (idmapped_mounts.cc): for each
+// idmapped bind mount of the config (mounts[].uidMappings/gidMappings, or the
+// "idmap"/"ridmap" options), a detached copy of its source carrying the
+// mapping, which the init attaches at the destination. Indexed like
+// spec.mounts, an invalid fd for other mounts; empty when there is none.
+// Errors name the mount's destination; a kernel or filesystem without
+// idmapped mounts (EINVAL, ENOSYS) is named as such.
+Result<std::vector<UniqueFd>> prepare_idmapped_mounts(const oci::Spec& spec, const std::string& bundle);
 
 // Everything before pivot_root: rootfs propagation and bind, config mounts in
 // order, /dev (default devices, pts/ptmx, shm, fd symlinks, config devices).

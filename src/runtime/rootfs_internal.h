@@ -45,8 +45,17 @@ unsigned long mount_flags_of(const UniqueFd& fd);
 // namespace) and, when `flags` names no atime mode, the current atime mode.
 Result<> remount_bind(const UniqueFd& mount, unsigned long flags, std::string_view what);
 
-// One config mount, in order.
-Result<> mount_config_entry(RootfsContext& ctx, const oci::Mount& m);
+// One config mount, in order; `idmapped` is its prepared idmapped tree, if any.
+Result<> mount_config_entry(RootfsContext& ctx, const oci::Mount& m, const UniqueFd* idmapped);
+// Whether a config mount asks for an idmapped mount (mappings or "idmap"/"ridmap").
+bool is_idmapped(const oci::Mount& m, const MountOptions& o);
+// Attaches an idmapped tree made by prepare_idmapped_mounts at `dest`.
+Result<> mount_idmapped(RootfsContext& ctx, const oci::Mount& m, const MountOptions& o, const std::string& dest,
+                        const UniqueFd& tree);
+// Refuses a destination that resolves inside /proc, but for /proc itself and
+// a few files (CVE-2019-16884); `source`, when on procfs, is allowed.
+Result<> check_proc_destination(const RootfsContext& ctx, const oci::Mount& m, const UniqueFd& target,
+                                const UniqueFd* source);
 // A "cgroup" type mount (cgroup_mount.cc).
 Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOptions& o, const std::string& dest);
 // Applies the "propagation" options and the recursive attributes of `o` to the

@@ -12,7 +12,7 @@
 namespace berth::tool {
 
 struct Globals {
-  std::string root = "/run/berth-runtime";
+  std::string root;  // --root; empty: runtime::default_state_root() (main.cc)
   std::string log_path;
   std::string log_format = "text";
   bool debug = false;

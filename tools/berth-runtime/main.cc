@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "runtime/rootless.h"
 #include "runtime/seccomp.h"
 
 namespace berth::tool {
@@ -29,7 +30,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.set_version_flag("-v,--version",
                        "berth-runtime version " BERTH_VERSION "\nspec: 1.2.0\nlibseccomp: " + runtime::libseccomp_version());
-  app.add_option("--root", g.root, "root directory for storage of container state")->capture_default_str();
+  app.add_option("--root", g.root,
+                 "root directory for storage of container state (default: /run/berth-runtime; "
+                 "$XDG_RUNTIME_DIR/berth-runtime when not run by root)");
   app.add_option("--log", g.log_path, "log file (default: stderr)");
   app.add_option("--log-format", g.log_format, "log format: text or json")->capture_default_str();
   app.add_flag("--debug", g.debug, "enable debug logging");
@@ -64,6 +67,14 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--log", r.error().what());
     if (g.systemd_cgroup)
       throw CLI::ValidationError("--systemd-cgroup", "the systemd cgroup driver is not available yet; use cgroupfs");
+    // Verbs that keep no state need no root (and a rootless user may lack XDG_RUNTIME_DIR).
+    bool stateless = false;
+    for (const auto* sub : app.get_subcommands()) stateless = sub->get_name() == "spec" || sub->get_name() == "features";
+    if (g.root.empty() && !stateless) {
+      auto root = runtime::default_state_root();
+      if (!root) throw CLI::ValidationError("--root", root.error().what());
+      g.root = std::move(*root);
+    }
   });
   try {
     app.parse(argc, argv);
