@@ -26,6 +26,10 @@
 namespace berth::runtime {
 namespace {
 
+constexpr const char* kRootlessRefusal =
+    "a rootless runtime may not make idmapped mounts (that needs CAP_SYS_ADMIN over the source filesystem's "
+    "user namespace, the initial one for a disk filesystem)";
+
 bool same_maps(const std::vector<oci::IdMapping>& a, const std::vector<oci::IdMapping>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -83,6 +87,8 @@ Result<UniqueFd> prepare_one(const oci::Spec& spec, const oci::Mount& m, const M
   if (source.front() != '/') source = bundle + "/" + source;
   unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o.recursive ? AT_RECURSIVE : 0);
   UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), flags));
+  if (!tree && errno == EPERM && running_rootless())
+    return sys_error(EPERM, "copy bind source \"{}\" for an idmapped mount: {}", source, kRootlessRefusal);
   if (!tree) return sys_error(errno, "open_tree bind source \"{}\"", source);
 
   const UniqueFd* userns = nullptr;
@@ -104,9 +110,7 @@ Result<UniqueFd> prepare_one(const oci::Spec& spec, const oci::Mount& m, const M
                             "idmapped mounts{}",
                        source, fs_name(tree), o.ridmap ? " (ridmap: every submount must)" : "");
     if (err == EPERM && running_rootless())
-      return sys_error(err, "idmapped mount of \"{}\" ({}): it needs CAP_SYS_ADMIN over the filesystem's user "
-                            "namespace, which a rootless runtime lacks",
-                       source, fs_name(tree));
+      return sys_error(err, "idmapped mount of \"{}\" ({}): {}", source, fs_name(tree), kRootlessRefusal);
     return sys_error(err, "idmapped mount of \"{}\" ({})", source, fs_name(tree));
   }
   return tree;

@@ -355,7 +355,9 @@ json& Bundle::find_mount(const std::string& destination) {
 }
 
 CmdResult Bundle::rt(const std::vector<std::string>& args, const CmdOptions& opts) {
-  std::vector<std::string> argv = {runtime_path(), "--root", root};
+  std::vector<std::string> argv = runner;
+  argv.push_back(runtime_path());
+  if (pass_root) argv.insert(argv.end(), {"--root", root});
   argv.insert(argv.end(), args.begin(), args.end());
   return run_cmd(argv, opts);
 }

@@ -101,6 +101,10 @@ class Bundle {
   std::string rootfs;  // dir + "/rootfs"
   std::string root;    // the runtime's --root (state directory)
   std::string id;      // unique container id, contains "berth-test"
+  // Prefix of every runtime command, e.g. setpriv ... env ... to run it as
+  // another user (rootless_test.cc), and whether `--root <root>` is passed.
+  std::vector<std::string> runner;
+  bool pass_root = true;
 
   void set_args(const std::vector<std::string>& args);
   void checker_args(const std::vector<std::string>& args);  // /bin/checker ARGS...
@@ -109,7 +113,7 @@ class Bundle {
   void remove_namespace(const std::string& type);
   json& find_mount(const std::string& destination);  // fails the test when absent
 
-  // `$RT --root <root> ARGS...`
+  // `[runner...] $RT --root <root> ARGS...`
   CmdResult rt(const std::vector<std::string>& args, const CmdOptions& opts = {});
   // `$RT run --bundle dir ID` (writes config first)
   CmdResult run(const std::vector<std::string>& extra = {}, const CmdOptions& opts = {});
