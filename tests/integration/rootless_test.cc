@@ -159,6 +159,56 @@ TEST(Rootless, NoCgroupWithoutPermission) {
   EXPECT_EQ(cgroups_named(b.id), "");
 }
 
+// Without a cgroup to list the processes, kill --all signals the init (the
+// rest of its pid namespace dies with it).
+TEST(Rootless, KillAllWithoutCgroup) {
+  SKIP_ON_RUNC("runc 1.1's kill --all of a container without cgroup fails (\"lstat : no such file or directory\")");
+  Bundle b;
+  make_rootless(b);
+  b.checker_args({"sleep", "30"});
+  ASSERT_EQ(b.run({"--detach"}).status, 0);
+  auto k = b.kill("KILL", {"--all"});
+  EXPECT_EQ(k.status, 0) << k.describe();
+  EXPECT_TRUE(b.wait_status("stopped"));
+}
+
+// A cgroup2 directory delegated to the user (what systemd gives a user
+// slice): the runtime runs in it, and the container's cgroup is made below
+// it, while the root-owned v1 hierarchies are skipped. Here the hybrid
+// host's unified hierarchy plays the part.
+TEST(Rootless, DelegatedCgroup2IsUsed) {
+  SKIP_ON_RUNC("runc 1.1's cgroupfs manager leaves a hybrid host's cgroup2 mount alone");
+  const std::string unified = "/sys/fs/cgroup/unified";
+  if (read_file("/proc/self/cgroup").find("0::/\n") == std::string::npos || !fs::is_directory(unified))
+    GTEST_SKIP() << "needs the hybrid layout's cgroup2 mount at " << unified << " with this process at its root";
+  Bundle b;
+  make_rootless(b);
+  std::string deleg = unified + "/berth-test-deleg-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(deleg.c_str(), 0755), 0) << strerror(errno);
+  struct Remove {
+    std::string dir;
+    ~Remove() {
+      eventually([&] { return rmdir(dir.c_str()) == 0 || errno == ENOENT; }, std::chrono::milliseconds(3000));
+    }
+  } remove{deleg};
+  for (std::string f : {"", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads"})
+    ASSERT_EQ(chown((deleg + f).c_str(), kUser, kUser), 0) << deleg + f << ": " << strerror(errno);
+  // The runtime starts in the delegated cgroup (moved there while still root).
+  std::vector<std::string> runner = {"sh", "-c", "echo $$ > " + deleg + "/cgroup.procs && exec \"$@\"", "sh"};
+  runner.insert(runner.end(), b.runner.begin(), b.runner.end());
+  b.runner = runner;
+  b.checker_args({"sleep", "30"});
+  auto c = b.create();
+  ASSERT_EQ(c.status, 0) << c.describe();
+  int pid = (*b.state())["pid"];
+  auto cgroup = read_file("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string want = "0::/" + fs::path(deleg).filename().string() + "/" + b.id + "\n";
+  EXPECT_NE(cgroup.find(want), std::string::npos) << cgroup;
+  EXPECT_TRUE(fs::is_directory(deleg + "/" + b.id));
+  ASSERT_EQ(b.del(true).status, 0);
+  EXPECT_FALSE(fs::exists(deleg + "/" + b.id)) << "left behind";
+}
+
 TEST(Rootless, ResourceLimitsWithoutCgroupFail) {
   Bundle b;
   make_rootless(b);
