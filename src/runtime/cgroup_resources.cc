@@ -189,7 +189,7 @@ Result<> apply_resources(const Layout& layout, const std::map<std::string, std::
   // runc's order: cpuset (in apply_cpu, first), devices, memory, cpu, pids,
   // blkio, hugetlb, network, rdma, then the raw cgroup2 values over them.
   if (r.cpu) BERTH_TRY(detail::apply_cpu(t, *r.cpu, r.unified));
-  if (!opts.update || !r.devices.empty()) BERTH_TRY(detail::apply_devices(t, r.devices, !r.devices.empty()));
+  if (!opts.skip_devices && (!opts.update || !r.devices.empty())) BERTH_TRY(detail::apply_devices(t, r.devices, !r.devices.empty()));
   if (r.memory) BERTH_TRY(detail::apply_memory(t, *r.memory));
   if (r.pids) BERTH_TRY(detail::apply_pids(t, *r.pids));
   if (r.block_io) BERTH_TRY(detail::apply_block_io(t, *r.block_io));

@@ -25,6 +25,10 @@ struct ApplyOptions {
   // device rules only when the update has some), and memory.checkBeforeUpdate
   // compares a new limit with the current usage.
   bool update = false;
+  // Leave the device rules out (a rootless container: its device nodes are the
+  // host's, bind-mounted, and a devices cgroup or BPF filter needs privileges;
+  // runc ignores them too).
+  bool skip_devices = false;
 };
 
 // Writes `r` to the container's cgroup whose directories are `paths`

@@ -113,11 +113,12 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   BERTH_TRY_ASSIGN(state_dir, open_file(store.dir(opts.id), O_PATH | O_DIRECTORY));
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
+  const bool rootless = running_rootless();
   {
     // Rootless (rootless.h): the hierarchies where the caller may not make the
     // container's cgroup are left out, unless cgroupsPath names one.
     std::vector<std::string> skipped;
-    auto made = running_rootless() && spec.linux->cgroups_path.empty()
+    auto made = rootless && spec.linux->cgroups_path.empty()
                     ? cgroup::make_permitted_manager(layout, opts.id, skipped)
                     : cgroup::make_manager(layout, spec.linux->cgroups_path, opts.id);
     if (!made) return std::unexpected(std::move(made).error());
@@ -191,7 +192,12 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   BERTH_TRY(cgroups->create());
   // Limits are in place before the init joins the v1 cgroups and long before
   // it can exec the user's program (start).
-  BERTH_TRY(cgroup::apply_resources(layout, rec.cgroup_paths, spec.linux->resources.value_or(oci::Resources{})));
+  // Rootless: no device rules, and nothing at all without a cgroup (limits
+  // were refused above then).
+  const oci::Resources resources = spec.linux->resources.value_or(oci::Resources{});
+  if (!rootless) BERTH_TRY(cgroup::apply_resources(layout, rec.cgroup_paths, resources));
+  else if (!rec.cgroup_paths.empty())
+    BERTH_TRY(cgroup::apply_resources(layout, rec.cgroup_paths, resources, {.update = false, .skip_devices = true}));
   rec.resources = spec.linux->resources;
   if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
   BERTH_TRY(parent_end.send(kSyncCgroupsReady));

@@ -222,6 +222,18 @@ TEST(Rootless, ResourceLimitsWithoutCgroupFail) {
   EXPECT_EQ(cgroups_named(b.id), "");
 }
 
+// Device rules are ignored, as runc does: the device nodes are the host's,
+// bind-mounted, and a devices cgroup or BPF filter needs privileges.
+TEST(Rootless, DeviceRulesIgnored) {
+  Bundle b;
+  make_rootless(b);
+  b.config["linux"]["resources"] = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  auto j = b.check({"stat", "/dev/null"});
+  EXPECT_EQ(j["type"], "c") << j;
+  EXPECT_EQ(j["major"], 1);
+  EXPECT_EQ(j["minor"], 3);
+}
+
 TEST(Rootless, DefaultRootNeedsXdgRuntimeDir) {
   Bundle b;
   make_rootless(b);
