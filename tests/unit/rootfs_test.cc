@@ -405,9 +405,15 @@ TEST_F(RootfsTest, BadInputsFailClearly) {
   oci::Spec spec = base_spec();
   oci::Mount idmapped = mount("/data", "bind", bundle_ + "/volume", {"rbind", "idmap"});
   spec.mounts.push_back(idmapped);
+  // "idmap" alone takes the container's mappings, and this config has none.
+  auto trees = prepare_idmapped_mounts(spec, bundle_);
+  ASSERT_FALSE(trees.has_value());
+  EXPECT_NE(trees.error().what().find("mount \"/data\""), std::string::npos) << trees.error().what();
+  EXPECT_NE(trees.error().what().find("linux.uidMappings"), std::string::npos) << trees.error().what();
+  // The init never mounts one the runtime did not prepare.
   std::string failures = in_child([&](Checks& c) {
     auto r = prepare_rootfs(spec, opts_);
-    c.expect(!r && r.error().what().find("idmapped mounts are not supported") != std::string::npos,
+    c.expect(!r && r.error().what().find("not prepared") != std::string::npos,
              "idmapped mount: " + (r ? std::string("accepted") : r.error().what()));
   });
   EXPECT_EQ(failures, "");
