@@ -42,7 +42,7 @@ std::vector<std::string> known_mount_options();
 
 // Idmapped mounts (mounts[].uidMappings/gidMappings, "idmap"/"ridmap") are
 // implemented: the one place `features` (mountExtensions.idmap) reads it from.
-inline constexpr bool kIdmappedMounts = false;
+inline constexpr bool kIdmappedMounts = true;
 
 // rootfsPropagation ("shared", "rslave", "private", "unbindable"...) to MS_* flags;
 // nullopt for an unknown value. "" gives 0 (not set).

@@ -7,6 +7,7 @@
 #include <linux/magic.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "harness.h"
@@ -53,6 +54,17 @@ std::pair<long, long> owner(Bundle& b, const std::string& path) {
   auto j = b.check({"stat", path});
   EXPECT_TRUE(j.value("exists", false)) << path << ": " << j;
   return {j.value("uid", -1L), j.value("gid", -1L)};
+}
+
+TEST(Idmap, FeaturesReportIdmap) {
+  SKIP_ON_RUNC("runc 1.1 has no features verb and no idmapped mounts");
+  auto r = run_cmd({runtime_path(), "features"});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["linux"]["mountExtensions"]["idmap"]["enabled"], true) << j["linux"]["mountExtensions"];
+  auto& opts = j["mountOptions"];
+  EXPECT_NE(std::find(opts.begin(), opts.end(), "idmap"), opts.end()) << opts;
+  EXPECT_NE(std::find(opts.begin(), opts.end(), "ridmap"), opts.end()) << opts;
 }
 
 TEST(Idmap, SourceFilesystemSupportsIdmappedMounts) {
