@@ -20,6 +20,15 @@ class EmptyManager final : public Manager {
     return std::unexpected(Error(ENOENT, "the container has no cgroup (rootless): its processes cannot be listed"));
   }
   Result<> destroy() override { return {}; }
+  Result<> set_frozen(bool frozen) override {
+    if (!frozen) return {};
+    return std::unexpected(Error(ENOENT, "the container has no cgroup (rootless): it cannot be frozen"));
+  }
+  Result<bool> frozen() override { return false; }
+  Result<Stats> stats() const override { return Stats{}; }
+  Result<std::unique_ptr<OomWatch>> watch_oom() const override {
+    return std::unexpected(Error(ENOENT, "the container has no cgroup (rootless): no memory controller to watch"));
+  }
   std::map<std::string, std::string> paths() const override { return {}; }
 };
 
