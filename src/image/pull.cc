@@ -1,13 +1,9 @@
 #include "image/pull.h"
 
 #include <sys/utsname.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <atomic>
-#include <deque>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "base/log.h"
@@ -16,6 +12,7 @@
 #include "image/decompress.h"
 #include "image/metadata.h"
 #include "image/snapshots.h"
+#include "image/store.h"
 #include "image/unpack.h"
 
 namespace berth::image {
@@ -34,34 +31,10 @@ struct LayerPlan {
   int64_t unpacked_size = 0;
 };
 
-// A committed blob read for unpacking. (FdSource's two constructors are
-// ambiguous for an fd argument: UniqueFd by value vs. const UniqueFd&.)
-class BlobSource final : public ByteSource {
- public:
-  explicit BlobSource(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
-  Result<size_t> read(std::span<std::byte> out) override {
-    for (;;) {
-      ssize_t n = ::read(fd_.get(), out.data(), out.size());
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return sys_error(errno, "read \"{}\"", name_);
-    }
-  }
-
- private:
-  UniqueFd fd_;
-  std::string name_;
-};
-
-std::string random_id() {
-  std::random_device rd;
-  return fmt::format("{:08x}{:08x}", rd(), rd());
-}
-
 class Puller {
  public:
-  Puller(const PullOptions& options, ContentStore& content, Snapshots& snapshots, Metadata& meta,
-         RegistryClient& client, std::string repository)
-      : options_(options), content_(content), snapshots_(snapshots), meta_(meta), client_(client),
+  Puller(const PullOptions& options, Store& store, RegistryClient& client, std::string repository)
+      : options_(options), store_(store), content_(store.content()), snapshots_(store.snapshots()), client_(client),
         repository_(std::move(repository)) {}
 
   void emit(PullEvent e) {
@@ -93,7 +66,7 @@ class Puller {
     if (!layer.foreign) {
       BERTH_TRY_ASSIGN(compression, compression_for(layer.blob.media_type));
       BERTH_TRY_ASSIGN(fd, content_.open_blob(layer.blob.digest));
-      BlobSource source(std::move(fd), content_.path(layer.blob.digest));
+      FdSource source(std::move(fd), content_.path(layer.blob.digest));
       auto stats = unpack_layer(source, compression, prepared.fs());
       if (!stats) return std::unexpected(std::move(stats.error()).context(fmt::format("unpack layer {}", layer.blob.digest)));
       if (stats->diff_id != layer.diff_id)
@@ -102,11 +75,8 @@ class Puller {
       layer.unpacked_size = static_cast<int64_t>(stats->bytes);
     }
     BERTH_TRY(snapshots_.commit(std::move(prepared), layer.chain_id));
-    SnapshotRecord rec;
-    rec.chain_id = layer.chain_id.str();
-    rec.parent = layer.parent.empty() ? std::string() : layer.parent.str();
-    rec.size = layer.unpacked_size;
-    return meta_.put_snapshot(rec);
+    return store_.record_snapshot(layer.chain_id.str(), layer.parent.empty() ? std::string() : layer.parent.str(),
+                                  layer.unpacked_size);
   }
 
   // Downloads and unpacks every layer: `parallel` workers, each taking the
@@ -163,25 +133,24 @@ class Puller {
 
  private:
   const PullOptions& options_;
+  Store& store_;
   ContentStore& content_;
   Snapshots& snapshots_;
-  Metadata& meta_;
   RegistryClient& client_;
   std::string repository_;
   std::mutex progress_mu_;
   std::atomic<int64_t> downloaded_{0};
 };
 
-// Removes the pull's lease however the pull ends.
-struct LeaseGuard {
-  Metadata& meta;
-  std::string id;
-  ~LeaseGuard() { (void)meta.delete_lease(id); }
-};
-
-Result<PullResult> pull_one(const Reference& ref, const PullOptions& options, ContentStore& content,
-                            Snapshots& snapshots, Metadata& meta) {
+Result<PullResult> pull_one(const Reference& ref, const PullOptions& options, Store& store) {
   BERTH_TRY_ASSIGN(client, RegistryClient::create(ref.registry, options.registry));
+  ContentStore& content = store.content();
+  Metadata& meta = store.metadata();
+  // A write lease for the whole pull: it excludes gc (store.h) while this pull
+  // relies on blobs and snapshots it stores or finds already present; each is
+  // added to the lease before that. The recorded image keeps them once the
+  // lease goes (at return, however the pull ends).
+  BERTH_TRY_ASSIGN(lease, store.lease("pull", 24 * 3600, Store::LeaseUse::write));
   oci::Platform want = options.platform ? *options.platform : host_platform();
   PullResult result;
   result.reference = ref;
@@ -197,9 +166,11 @@ Result<PullResult> pull_one(const Reference& ref, const PullOptions& options, Co
     if (chosen.size > oci::kMaxManifestSize)
       return error("manifest {}: {} bytes exceeds the limit of {}", chosen.digest, chosen.size, oci::kMaxManifestSize);
     index_doc = std::move(top);
+    BERTH_TRY(lease.add(LeaseResource::content, index_doc->digest.str()));
     BERTH_TRY_ASSIGN(m, client->get_manifest(ref.repository, chosen.digest.str()));
     manifest_doc = std::move(m);
   }
+  BERTH_TRY(lease.add(LeaseResource::content, manifest_doc.digest.str()));
   BERTH_TRY_ASSIGN(manifest, oci::parse_manifest(manifest_doc.body));
   if (!oci::is_config_media_type(manifest.config.media_type))
     return error("manifest {}: unsupported config media type \"{}\"", manifest_doc.digest, manifest.config.media_type);
@@ -212,11 +183,7 @@ Result<PullResult> pull_one(const Reference& ref, const PullOptions& options, Co
   if (options.progress)
     options.progress({PullEvent::Kind::resolved, manifest_doc.digest, 0, 0, ref.str()});
 
-  // The lease keeps what this pull stores from a concurrent gc until the image is recorded.
-  std::string lease_id = "pull-" + random_id();
-  BERTH_TRY(meta.create_lease(lease_id, "pull", 24 * 3600, unix_now()));
-  LeaseGuard guard{meta, lease_id};
-
+  BERTH_TRY(lease.add(LeaseResource::content, manifest.config.digest.str()));
   BERTH_TRY_ASSIGN(config_text, client->get_blob(ref.repository, manifest.config, kMaxConfigSize));
   BERTH_TRY_ASSIGN(config, oci::parse_image_config(config_text));
   if (config.diff_ids.size() != manifest.layers.size())
@@ -237,11 +204,11 @@ Result<PullResult> pull_one(const Reference& ref, const PullOptions& options, Co
     if (i > 0) p.parent = chain[i - 1];
     p.foreign = types[i].foreign;
     plan.push_back(std::move(p));
-    BERTH_TRY(meta.add_lease_ref(lease_id, LeaseResource::content, manifest.layers[i].digest.str()));
-    BERTH_TRY(meta.add_lease_ref(lease_id, LeaseResource::snapshot, chain[i].str()));
+    BERTH_TRY(lease.add(LeaseResource::content, manifest.layers[i].digest.str()));
+    BERTH_TRY(lease.add(LeaseResource::snapshot, chain[i].str()));
   }
 
-  Puller puller(options, content, snapshots, meta, *client, ref.repository);
+  Puller puller(options, store, *client, ref.repository);
   BERTH_TRY(puller.layers(plan, options.registry.config.max_concurrent_downloads));
 
   // The small documents last: an image is recorded only when all it names is stored.
@@ -287,13 +254,15 @@ oci::Platform host_platform() {
 }
 
 Result<PullResult> pull(std::string_view reference, const PullOptions& options) {
+  BERTH_TRY_ASSIGN(store, Store::open(options.root));
+  return pull(store, reference, options);
+}
+
+Result<PullResult> pull(Store& store, std::string_view reference, const PullOptions& options) {
   BERTH_TRY_ASSIGN(candidates, resolve_reference(reference, options.registry.config.unqualified_search_registries));
-  BERTH_TRY_ASSIGN(content, ContentStore::open(options.root + "/content"));
-  BERTH_TRY_ASSIGN(snapshots, Snapshots::open(options.root));
-  BERTH_TRY_ASSIGN(meta, Metadata::open(options.root + "/berth.db"));
   std::vector<std::string> failures;
   for (const auto& ref : candidates) {
-    auto r = pull_one(ref, options, content, snapshots, meta);
+    auto r = pull_one(ref, options, store);
     if (r) return r;
     if (candidates.size() == 1) return std::unexpected(std::move(r).error());
     failures.push_back(fmt::format("{}: {}", ref.str(), r.error().what()));

@@ -20,6 +20,8 @@
 
 namespace berth::image {
 
+class Store;
+
 struct PullEvent {
   enum class Kind {
     resolved,       // message: the reference; digest: the manifest
@@ -58,6 +60,11 @@ struct PullResult {
 // This machine's platform (linux/<uname arch, normalised>).
 oci::Platform host_platform();
 
+// Pulls into the store at options.root.
 Result<PullResult> pull(std::string_view reference, const PullOptions& options);
+// Pulls into `store` (options.root unused), holding a write lease on it for the
+// whole pull: a gc() waits until the image is recorded, so never call gc() on
+// the same thread from `progress`.
+Result<PullResult> pull(Store& store, std::string_view reference, const PullOptions& options);
 
 }  // namespace berth::image

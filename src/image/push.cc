@@ -3,6 +3,7 @@
 #include "image/content_store.h"
 #include "image/metadata.h"
 #include "image/reference.h"
+#include "image/store.h"
 
 namespace berth::image {
 namespace {
@@ -25,9 +26,19 @@ Result<ImageRecord> find_image(Metadata& meta, std::string_view source) {
 }  // namespace
 
 Result<PushResult> push(std::string_view source, std::string_view destination, const PushOptions& options) {
-  BERTH_TRY_ASSIGN(meta, Metadata::open(options.root + "/berth.db"));
-  BERTH_TRY_ASSIGN(content, ContentStore::open(options.root + "/content"));
+  BERTH_TRY_ASSIGN(store, Store::open(options.root));
+  Metadata& meta = store.metadata();
+  ContentStore& content = store.content();
+  // The blobs read are leased before they are read, and the lease is a write
+  // one (it excludes gc): a hold lease's refs do not stop a gc that read the
+  // store's state before they were added, and an `rmi` + `system prune` of the
+  // image during the push must not remove a blob it is uploading.
+  BERTH_TRY_ASSIGN(lease, store.lease("push", 24 * 3600, Store::LeaseUse::write));
   BERTH_TRY_ASSIGN(image, find_image(meta, source));
+  BERTH_TRY(lease.add(LeaseResource::content, image.manifest_digest));
+  BERTH_TRY(lease.add(LeaseResource::content, image.id));
+  for (const auto& l : image.layers)
+    if (!l.digest.empty()) BERTH_TRY(lease.add(LeaseResource::content, l.digest));
   BERTH_TRY_ASSIGN(dest, parse_reference(destination.empty() ? source : destination));
   if (dest.tag.empty() && !dest.digest) dest.tag = "latest";
   BERTH_TRY_ASSIGN(manifest_digest, oci::parse_digest(image.manifest_digest));

@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -21,7 +23,9 @@
 #include "base/file.h"
 #include "image/content_store.h"
 #include "image/metadata.h"
+#include "image/pull.h"
 #include "image/registry_auth.h"
+#include "image/store.h"
 #include "temp_root.h"
 
 namespace berth::image {
@@ -208,6 +212,74 @@ TEST(RegistryPull, PlainPullRecordsImageAndSnapshot) {
   auto no_repo = d.berth("pull --tls-verify=false " + reg.addr() + "/fixtures/nothing:latest");
   EXPECT_NE(no_repo.status, 0);
   EXPECT_NE(no_repo.out.find("fixtures/nothing"), std::string::npos) << no_repo.out;
+}
+
+// A gc (`berth system prune`) started while a pull runs waits for it: the
+// pull's write lease holds gc.lock shared and names every blob and snapshot
+// it relies on, including the manifest, config and layer it finds already
+// present (left dangling by an rmi). Afterwards nothing of the image is gone.
+TEST(RegistryPull, GcDuringPullWaitsAndLosesNothing) {
+  REQUIRE_FIXTURES();
+  Registry reg;
+  ASSERT_TRUE(reg.ok());
+  Client c;
+  const std::string name = reg.addr() + "/fixtures/busybox:latest";
+  auto first = c.berth("pull --tls-verify=false " + name);
+  ASSERT_EQ(first.status, 0) << first.out;
+  auto store = Store::open(c.store());
+  ASSERT_TRUE(store) << store.error().what();
+  // An rmi without its gc: the blobs and snapshot stay, dangling.
+  auto removed = store->remove_image(name, false);
+  ASSERT_TRUE(removed) << removed.error().what();
+  ASSERT_TRUE(c.has_blob(kConfig) && c.has_blob(kManifest) && c.has_blob(kLayer));
+  PullOptions opts;
+  opts.registry.tls_verify = false;
+  std::atomic<bool> started{false};
+  std::future<Result<GcReport>> gc;
+  bool gc_done_during_pull = true;
+  std::vector<LeaseRecord> leases;
+  opts.progress = [&](const PullEvent& e) {
+    if (e.kind == PullEvent::Kind::resolved || e.kind == PullEvent::Kind::done || started.exchange(true)) return;
+    // Another Store (its own gc.lock open), as another `berth` process would have.
+    gc = std::async(std::launch::async, [root = c.store()]() -> Result<GcReport> {
+      BERTH_TRY_ASSIGN(other, Store::open(root));
+      return other.gc();
+    });
+    gc_done_during_pull = gc.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready;
+    auto meta = Metadata::open(c.store() + "/berth.db");
+    if (auto live = meta ? meta->live_leases(unix_now()) : Result<std::vector<LeaseRecord>>(); live) leases = *live;
+  };
+  auto r = pull(*store, name, opts);
+  ASSERT_TRUE(started.load());
+  auto report = gc.get();
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_TRUE(report) << report.error().what();
+  EXPECT_FALSE(gc_done_during_pull) << "gc ran while the pull relied on what it found";
+
+  ASSERT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases[0].kind, "pull");
+  auto leased = [&](LeaseResource type, const std::string& ref) {
+    for (const auto& x : leases[0].refs)
+      if (x.type == type && x.ref == ref) return true;
+    return false;
+  };
+  EXPECT_TRUE(leased(LeaseResource::content, kManifest));
+  EXPECT_TRUE(leased(LeaseResource::content, kConfig));
+  EXPECT_TRUE(leased(LeaseResource::content, kLayer));
+
+  // The gc ran after the image was recorded: it removed none of it.
+  EXPECT_TRUE(report->blobs.empty()) << fmt::format("{}", fmt::join(report->blobs, " "));
+  EXPECT_TRUE(report->snapshots.empty()) << fmt::format("{}", fmt::join(report->snapshots, " "));
+  EXPECT_TRUE(c.has_blob(kConfig) && c.has_blob(kManifest) && c.has_blob(kLayer));
+  auto image = store->metadata().get_image(kConfig);
+  ASSERT_TRUE(image && *image);
+  ASSERT_EQ((*image)->layers.size(), 1u);
+  EXPECT_TRUE(leased(LeaseResource::snapshot, (*image)->layers[0].chain_id));
+  auto check = store->check(false);
+  ASSERT_TRUE(check) << check.error().what();
+  EXPECT_EQ(check->images_checked, 1u);
+  for (const auto& p : check->problems) ADD_FAILURE() << p.kind << " " << p.object << ": " << p.detail;
+  EXPECT_TRUE(store->metadata().live_leases(unix_now())->empty());
 }
 
 TEST(RegistryPull, InsecureOnlyWhenConfiguredAndShortNames) {
