@@ -167,7 +167,17 @@ Result<> save_docker(Store& store, const std::vector<SaveItem>& items, TarWriter
 
 Result<> save_images(Store& store, const std::vector<std::string>& refs, ArchiveFormat format,
                      const std::string& output) {
+  // A write lease (it excludes gc) naming every blob read, taken before the
+  // images are looked up: an rmi + prune during the save removes none of them.
+  BERTH_TRY_ASSIGN(lease, store.lease("save", 24 * 3600, Store::LeaseUse::write));
   BERTH_TRY_ASSIGN(items, resolve_all(store, refs));
+  for (const auto& item : items) {
+    BERTH_TRY(lease.add(LeaseResource::content, item.image.id));
+    BERTH_TRY(lease.add(LeaseResource::content, item.image.manifest_digest));
+    if (!item.image.index_digest.empty()) BERTH_TRY(lease.add(LeaseResource::content, item.image.index_digest));
+    for (const auto& l : item.image.layers)
+      if (!l.digest.empty()) BERTH_TRY(lease.add(LeaseResource::content, l.digest));
+  }
   BERTH_TRY_ASSIGN(scratch, ScratchDir::create(store, "save"));
   BERTH_TRY_ASSIGN(tar, TarWriter::create(output));
   if (format == ArchiveFormat::oci_archive)
