@@ -238,8 +238,11 @@ Result<std::unique_ptr<Manager>> load_manager(const std::map<std::string, std::s
     if (::statfs(dirs.front().mount_point.c_str(), &st) < 0)
       return sys_error(errno, "statfs \"{}\"", dirs.front().mount_point);
     if (st.f_type == CGROUP2_SUPER_MAGIC) return detail::new_v2_manager(std::move(dirs.front()));
+    return detail::new_v1_manager(std::move(dirs));
   }
-  return detail::new_v1_manager(std::move(dirs));
+  // Several hierarchies: v1, or hybrid with a cgroup2 one among them, which
+  // the manager finds by statfs only if a call needs it (kill and delete do not).
+  return detail::new_v1_manager(std::move(dirs), false);
 }
 
 }  // namespace berth::runtime::cgroup

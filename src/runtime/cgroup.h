@@ -95,7 +95,7 @@ class Manager {
   virtual Result<UniqueFd> open_clone_target() const = 0;
   // The v1 "tasks" files a new process writes "0" to, to move itself: moving
   // only the calling thread skips the global lock (the process has one thread).
-  virtual std::vector<std::string> self_join_files() const = 0;
+  virtual Result<std::vector<std::string>> self_join_files() const = 0;
   // Every pid in the container's cgroup and its sub-cgroups (v1: the pids
   // hierarchy if mounted, else the first).
   virtual Result<std::vector<pid_t>> pids() const = 0;
@@ -142,8 +142,12 @@ Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const std::s
 // out, a manager of nothing: no directory, no process, nothing to remove.
 Result<std::unique_ptr<Manager>> make_permitted_manager(const Layout& layout, const std::string& container_id,
                                                         std::vector<std::string>& skipped);
-// The manager of an existing container, from Manager::paths() saved earlier.
-// No syscall, except one statfs when there is a single path (v1 or v2?).
+// The manager of an existing container, from Manager::paths() saved earlier;
+// it behaves as the one make_manager() made. No syscall here, except one
+// statfs when there is a single path (v1 or v2?); with several (v1 or hybrid),
+// the calls that must tell a hybrid's cgroup2 hierarchy from the v1 ones
+// (open_clone_target, self_join_files, stats, and pids/signal_all without a
+// pids hierarchy) statfs each mount point once.
 Result<std::unique_ptr<Manager>> load_manager(const std::map<std::string, std::string>& paths);
 
 }  // namespace berth::runtime::cgroup

@@ -25,7 +25,9 @@ struct Dir {
   bool unified = false;  // a cgroup2 hierarchy (a hybrid host's "unified" mount)
 };
 
-std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs);
+// `classified`: Dir::unified is known; else the manager asks statfs when it
+// first needs it (a manager loaded from saved paths).
+std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs, bool classified = true);
 std::unique_ptr<Manager> new_v2_manager(Dir dir);
 // A rootless container's when it may make no cgroup (cgroup_none.cc).
 std::unique_ptr<Manager> new_empty_manager();

@@ -14,7 +14,7 @@ class EmptyManager final : public Manager {
   // Nothing to move it into: the process stays where it was born.
   Result<> add_process(pid_t) override { return {}; }
   Result<UniqueFd> open_clone_target() const override { return UniqueFd(); }
-  std::vector<std::string> self_join_files() const override { return {}; }
+  Result<std::vector<std::string>> self_join_files() const override { return std::vector<std::string>(); }
   Result<std::vector<pid_t>> pids() const override { return std::vector<pid_t>(); }
   Result<> signal_all(int) override {
     return std::unexpected(Error(ENOENT, "the container has no cgroup (rootless): its processes cannot be listed"));

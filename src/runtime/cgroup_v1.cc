@@ -2,7 +2,9 @@
 // name=systemd, and on a hybrid host the unified mount too).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <cerrno>
 
@@ -34,7 +36,7 @@ Result<> copy_cpuset(const std::string& dir, const std::string& mount_point) {
 
 class V1Manager final : public Manager {
  public:
-  explicit V1Manager(std::vector<Dir> dirs) : dirs_(std::move(dirs)) {}
+  V1Manager(std::vector<Dir> dirs, bool classified) : dirs_(std::move(dirs)), classified_(classified) {}
 
   Result<> create() override {
     std::vector<std::string> created;
@@ -49,12 +51,14 @@ class V1Manager final : public Manager {
   }
 
   Result<UniqueFd> open_clone_target() const override {
+    BERTH_TRY(classify());
     for (const auto& d : dirs_)
       if (d.unified) return make_and_open(d);
     return UniqueFd();
   }
 
-  std::vector<std::string> self_join_files() const override {
+  Result<std::vector<std::string>> self_join_files() const override {
+    BERTH_TRY(classify());
     std::vector<std::string> files;
     for (const auto& d : dirs_)
       if (!d.unified) files.push_back(d.path + "/tasks");
@@ -62,22 +66,23 @@ class V1Manager final : public Manager {
   }
 
   Result<std::vector<pid_t>> pids() const override {
-    for (const auto& d : dirs_)
-      if (d.pids) return read_pids_recursive(d.path);
-    return read_pids_recursive(dirs_.front().path);
+    BERTH_TRY_ASSIGN(dir, pids_dir());
+    return read_pids_recursive(*dir);
   }
 
   Result<> signal_all(int sig) override {
+    BERTH_TRY_ASSIGN(listed, pids_dir());
+    const std::string& list_dir = *listed;
     const Dir* freezer = find_freezer();
-    if (!freezer) return signal_unfrozen(pids_dir(), sig);
+    if (!freezer) return signal_unfrozen(list_dir, sig);
     BERTH_TRY_ASSIGN(before, v1_freezer_state(freezer->path));
     bool was_frozen = before == FreezerState::frozen;
     if (!was_frozen) {
       BERTH_TRY_ASSIGN(frozen, v1_freeze(freezer->path));
       // A task that does not freeze (stuck in the kernel): signal without.
-      if (!frozen) return signal_unfrozen(pids_dir(), sig);
+      if (!frozen) return signal_unfrozen(list_dir, sig);
     }
-    auto pids = read_pids_recursive(pids_dir());
+    auto pids = read_pids_recursive(list_dir);
     auto sent = pids ? signal_pids(*pids, sig) : Result<>(std::unexpected(pids.error()));
     // Frozen tasks act on SIGKILL only once thawed.
     if (!was_frozen || sig == SIGKILL) BERTH_TRY(v1_thaw(freezer->path));
@@ -103,7 +108,10 @@ class V1Manager final : public Manager {
     return state == FreezerState::frozen;
   }
 
-  Result<Stats> stats() const override { return v1_stats(dirs_, real_files()); }
+  Result<Stats> stats() const override {
+    BERTH_TRY(classify());
+    return v1_stats(dirs_, real_files());
+  }
 
   Result<std::unique_ptr<OomWatch>> watch_oom() const override {
     const Dir* memory = v1_controller_dir(dirs_, "memory", "memory.oom_control", real_files());
@@ -158,18 +166,40 @@ class V1Manager final : public Manager {
     return nullptr;
   }
 
-  const std::string& pids_dir() const {
-    for (const auto& d : dirs_)
-      if (d.pids) return d.path;
-    return dirs_.front().path;
+  // Marks the cgroup2 hierarchy (a hybrid host's unified mount) of a manager
+  // loaded from saved paths, which name mount points only: one statfs per
+  // hierarchy, the first time an answer depends on it.
+  Result<> classify() const {
+    if (classified_) return {};
+    for (auto& d : dirs_) {
+      struct statfs st {};
+      if (::statfs(d.mount_point.c_str(), &st) < 0) return sys_error(errno, "statfs \"{}\"", d.mount_point);
+      d.unified = st.f_type == CGROUP2_SUPER_MAGIC;
+    }
+    classified_ = true;
+    return {};
   }
 
-  std::vector<Dir> dirs_;
+  // The pids hierarchy's directory, else the first v1 one's.
+  Result<const std::string*> pids_dir() const {
+    for (const auto& d : dirs_)
+      if (d.pids) return &d.path;
+    BERTH_TRY(classify());
+    for (const auto& d : dirs_)
+      if (!d.unified) return &d.path;
+    return &dirs_.front().path;
+  }
+
+  // Mutable: classify() fills in Dir::unified of a loaded manager lazily.
+  mutable std::vector<Dir> dirs_;
+  mutable bool classified_;
   bool probed_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs) { return std::make_unique<V1Manager>(std::move(dirs)); }
+std::unique_ptr<Manager> new_v1_manager(std::vector<Dir> dirs, bool classified) {
+  return std::make_unique<V1Manager>(std::move(dirs), classified);
+}
 
 }  // namespace berth::runtime::cgroup::detail

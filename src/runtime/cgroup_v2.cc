@@ -30,7 +30,7 @@ class V2Manager final : public Manager {
 
   Result<UniqueFd> open_clone_target() const override { return make_and_open(dir_); }
 
-  std::vector<std::string> self_join_files() const override { return {}; }
+  Result<std::vector<std::string>> self_join_files() const override { return std::vector<std::string>(); }
 
   Result<std::vector<pid_t>> pids() const override { return read_pids_recursive(dir_.path); }
 

@@ -19,8 +19,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +33,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "oci/config.h"
+#include "runtime/cgroup.h"
 #include "runtime/child.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
@@ -291,15 +290,15 @@ Result<int> Runtime::exec(const ExecOptions& opts) {
   ctx.join_cgroup_ns = flags & CLONE_NEWCGROUP;
   ctx.keep = inherited.keep;
   ctx.id = opts.id;
+  // A rootless container may have no cgroup: the process then stays in the runtime's.
   UniqueFd cgroup2_dir;
-  for (const auto& [mount_point, dir] : c.record.cgroup_paths) {
-    struct statfs fs {};
-    if (::statfs(mount_point.c_str(), &fs) < 0) return sys_error(errno, "statfs \"{}\"", mount_point);
-    if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-      BERTH_TRY_ASSIGN(d, open_file(dir, O_PATH | O_DIRECTORY));
-      cgroup2_dir = std::move(d);
-    } else {
-      BERTH_TRY_ASSIGN(tasks, open_file(dir + "/tasks", O_WRONLY));
+  if (!c.record.cgroup_paths.empty()) {
+    BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(c.record.cgroup_paths));
+    BERTH_TRY_ASSIGN(target, cgroups->open_clone_target());
+    cgroup2_dir = std::move(target);
+    BERTH_TRY_ASSIGN(files, cgroups->self_join_files());
+    for (const auto& file : files) {
+      BERTH_TRY_ASSIGN(tasks, open_file(file, O_WRONLY));
       ctx.v1_tasks.push_back(std::move(tasks));
     }
   }

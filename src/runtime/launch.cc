@@ -163,7 +163,10 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.cgroup2_dir = &cgroup2_dir;
   // A joined mount namespace may not show the host's cgroupfs: then the
   // runtime moves the init itself (add_process below).
-  if (!plan.joins_mount) ctx.cgroup_self_join = cgroups->self_join_files();
+  if (!plan.joins_mount) {
+    BERTH_TRY_ASSIGN(self_join, cgroups->self_join_files());
+    ctx.cgroup_self_join = std::move(self_join);
+  }
   ctx.id = opts.id;
   ctx.inherited = std::move(inherited);
   ctx.no_new_keyring = opts.no_new_keyring;

@@ -218,6 +218,47 @@ TEST_F(CgroupTest, ReusesExistingDirsAndLoadsFromPaths) {
   for (const auto& [mp, dir] : (*m)->paths()) EXPECT_FALSE(exists(dir)) << dir;
 }
 
+// A manager loaded from the saved paths (start, exec, kill, delete) tells a
+// hybrid host's unified hierarchy from the v1 ones as the made one does: it is
+// the clone3 target, and has no "tasks" file to join.
+TEST_F(CgroupTest, LoadedManagerMatchesTheMadeOne) {
+  std::string rel = "/" + tag() + "-loaded";
+  DirCleanup cleanup;
+  for (const auto& h : layout.hierarchies) cleanup.dirs.push_back(h.mount_point + rel);
+  auto m = make_manager(layout, rel, "x");
+  ASSERT_TRUE(m) << m.error().what();
+  auto loaded = load_manager((*m)->paths());
+  ASSERT_TRUE(loaded) << loaded.error().what();
+  auto made_files = (*m)->self_join_files();
+  ASSERT_TRUE(made_files) << made_files.error().what();
+  auto loaded_files = (*loaded)->self_join_files();
+  ASSERT_TRUE(loaded_files) << loaded_files.error().what();
+  std::ranges::sort(*made_files);  // the loaded manager lists by mount point
+  std::ranges::sort(*loaded_files);
+  EXPECT_EQ(*loaded_files, *made_files);
+  for (const auto& f : *loaded_files) EXPECT_FALSE(f.starts_with("/sys/fs/cgroup/unified/")) << f;
+
+  auto made_target = (*m)->open_clone_target();
+  ASSERT_TRUE(made_target) << made_target.error().what();
+  auto loaded_target = (*loaded)->open_clone_target();
+  ASSERT_TRUE(loaded_target) << loaded_target.error().what();
+  ASSERT_EQ(loaded_target->valid(), made_target->valid()) << "mode " << int(layout.mode);
+  if (made_target->valid()) {
+    struct stat a {}, b {};
+    ASSERT_EQ(::fstat(made_target->get(), &a), 0);
+    ASSERT_EQ(::fstat(loaded_target->get(), &b), 0);
+    EXPECT_TRUE(a.st_dev == b.st_dev && a.st_ino == b.st_ino) << "not the same cgroup2 directory";
+  }
+  ASSERT_TRUE((*m)->create());
+  auto made_stats = (*m)->stats();
+  ASSERT_TRUE(made_stats) << made_stats.error().what();
+  auto loaded_stats = (*loaded)->stats();
+  ASSERT_TRUE(loaded_stats) << loaded_stats.error().what();
+  EXPECT_EQ(loaded_stats->hugetlb.size(), made_stats->hugetlb.size());
+  auto destroyed = (*loaded)->destroy();
+  ASSERT_TRUE(destroyed) << destroyed.error().what();
+}
+
 TEST_F(CgroupTest, RelativePathIsBelowOwnCgroup) {
   std::string rel = tag() + "-rel/c1";
   DirCleanup cleanup;
