@@ -375,6 +375,24 @@ TEST(Exec, DetachWritesPidFile) {
   }));
 }
 
+// delete --force while a detached exec'd process still runs: killing the init
+// kills it too, and the init's exit waits until the caller (its subreaper,
+// here the test) has reaped it. Failed every time while the harness did not
+// reap during a command (10 s timeout in delete).
+TEST(Exec, DeleteForceWithADetachedProcessRunning) {
+  Bundle b;
+  Running c(b);
+  std::string pid_file = b.dir + "/exec.pid";
+  auto r = c.exec({"--detach", "--pid-file", pid_file, b.id, "/bin/checker", "sleep", "30"});
+  ASSERT_EQ(r.status, 0) << r.describe();
+  int pid = std::stoi(read_file(pid_file));
+  ASSERT_GT(pid, 0);
+  auto d = b.rt({"delete", "--force", b.id});
+  EXPECT_EQ(d.status, 0) << d.describe();
+  EXPECT_TRUE(eventually([&] { return kill(pid, 0) != 0; })) << "the exec'd process outlived its container";
+  EXPECT_EQ(b.status(), "");
+}
+
 TEST(Exec, PreserveFds) {
   Bundle b;
   Running c(b);

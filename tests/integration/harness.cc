@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -109,10 +110,21 @@ std::map<pid_t, int> g_reaped;
 
 CmdResult finish(pid_t pid, int pidfd, int out, int err, std::chrono::milliseconds timeout) {
   CmdResult r;
+  // Reap orphans while waiting, as containerd-shim and conmon do: a dying pid
+  // namespace's init waits until every process of its namespace is reaped,
+  // and a detached exec'd process killed with it is our child (the runtime
+  // that made it has exited): `delete --force` would wait for us, we for it.
+  const auto end = std::chrono::steady_clock::now() + timeout;
   struct pollfd p = {pidfd, POLLIN, 0};
-  if (poll(&p, 1, int(timeout.count())) == 0) {
-    ::kill(pid, SIGKILL);
-    r.timed_out = true;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      r.timed_out = true;
+      break;
+    }
+    if (poll(&p, 1, int(std::min<long long>(left.count(), 20))) > 0) break;
+    reap_orphans();  // may reap `pid` too: its status is kept in g_reaped
   }
   int st = 0;
   pid_t got;
