@@ -1,6 +1,7 @@
 #include "image/reference.h"
 
 #include <cctype>
+#include <optional>
 
 namespace berth::image {
 namespace {
@@ -191,11 +192,19 @@ Result<std::vector<Reference>> resolve_reference(std::string_view text,
     out.push_back(std::move(ref));
     return out;
   }
+  // A candidate can be invalid for one registry only (its name grows past the
+  // 255-character limit with a longer registry): skip it, fail if none is left.
+  std::optional<Error> last_error;
   for (const auto& registry : search_registries) {
     if (!valid_registry(registry)) return error("invalid search registry \"{}\"", registry);
-    BERTH_TRY_ASSIGN(ref, parse_with(text, registry == "index.docker.io" ? kDockerHub : std::string_view(registry)));
-    out.push_back(std::move(ref));
+    auto ref = parse_with(text, registry == "index.docker.io" ? kDockerHub : std::string_view(registry));
+    if (!ref) {
+      last_error = std::move(ref.error());
+      continue;
+    }
+    out.push_back(std::move(*ref));
   }
+  if (out.empty()) return std::unexpected(std::move(*last_error));
   return out;
 }
 

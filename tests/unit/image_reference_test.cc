@@ -93,6 +93,17 @@ TEST(Reference, ShortNames) {
   EXPECT_EQ((*many)[0].str(), "localhost:5000/busybox:1");
   EXPECT_EQ((*many)[1].str(), "docker.io/library/busybox:1");
 
+  // A name that only a shorter registry keeps under 255 characters (found by
+  // fuzz_reference): the longer candidate is skipped, not the whole resolution.
+  std::string long_name = "do/" + std::string(240, 'a');
+  auto some = resolve_reference(long_name, {"localhost:5000", "docker.io"});
+  ASSERT_TRUE(some) << some.error().what();
+  ASSERT_EQ(some->size(), 1u);
+  EXPECT_EQ((*some)[0].registry, "docker.io");
+  auto too_long = resolve_reference("do/" + std::string(250, 'a'), {"localhost:5000"});
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().what().find("longer than 255"), std::string::npos) << too_long.error().what();
+
   auto qualified = resolve_reference("quay.io/a/b", {"localhost:5000"});
   ASSERT_TRUE(qualified);
   ASSERT_EQ(qualified->size(), 1u);
