@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -47,6 +48,10 @@ void add_ps(CLI::App& app, Globals& g);
 
 // Options shared by create and run.
 void add_create_options(CLI::App& cmd, runtime::CreateOptions& opts);
+
+// The verb named on the command line (the first argument that is neither a
+// global option nor its value), "" if none.
+std::string_view verb_of(int argc, char** argv);
 
 // Turns a Result into the process exit status.
 int check(const Result<>& r);

@@ -1,6 +1,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string_view>
+#include <utility>
 
 #include "base/log.h"
 #include "commands.h"
@@ -16,6 +18,18 @@ int report(const Error& err) {
 }
 
 int check(const Result<>& r) { return r ? 0 : report(r.error()); }
+
+std::string_view verb_of(int argc, char** argv) {
+  // Global options that take a value in the next argument (without "=").
+  static constexpr std::string_view kWithValue[] = {"--root", "--log", "--log-format", "--criu", "--rootless"};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("-")) return arg;
+    for (auto opt : kWithValue)
+      if (arg == opt) ++i;
+  }
+  return {};
+}
 
 }  // namespace berth::tool
 
@@ -41,23 +55,26 @@ int main(int argc, char** argv) {
   app.add_option("--criu", g.criu, "path to criu (checkpoint/restore)")->capture_default_str();
   app.add_option("--rootless", ignored, "ignore cgroup permission errors: true, false or auto");
 
-  tool::add_create(app, g);
-  tool::add_start(app, g);
-  tool::add_run(app, g);
-  tool::add_state(app, g);
-  tool::add_kill(app, g);
-  tool::add_delete(app, g);
-  tool::add_list(app, g);
-  tool::add_spec(app, g);
-  tool::add_update(app, g);
-  tool::add_features(app, g);
-  tool::add_exec(app, g);
-  tool::add_checkpoint(app, g);
-  tool::add_restore(app, g);
-  tool::add_pause(app, g);
-  tool::add_resume(app, g);
-  tool::add_events(app, g);
-  tool::add_ps(app, g);
+  // Building a verb's options costs time and memory on every call (CLI11 makes
+  // an object per option): only the verb named on the command line is built,
+  // all of them when none is recognised (help, or an error listing them).
+  static constexpr std::pair<std::string_view, void (*)(CLI::App&, tool::Globals&)> kVerbs[] = {
+      {"create", tool::add_create},   {"start", tool::add_start},     {"run", tool::add_run},
+      {"state", tool::add_state},     {"kill", tool::add_kill},       {"delete", tool::add_delete},
+      {"list", tool::add_list},       {"spec", tool::add_spec},       {"update", tool::add_update},
+      {"features", tool::add_features}, {"exec", tool::add_exec},   {"checkpoint", tool::add_checkpoint},
+      {"restore", tool::add_restore}, {"pause", tool::add_pause},     {"resume", tool::add_resume},
+      {"events", tool::add_events},   {"ps", tool::add_ps},
+  };
+  std::string_view verb = tool::verb_of(argc, argv);
+  bool found = false;
+  for (const auto& [name, add] : kVerbs)
+    if (name == verb) {
+      add(app, g);
+      found = true;
+    }
+  if (!found)
+    for (const auto& [name, add] : kVerbs) add(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
   app.parse_complete_callback([&]() {
