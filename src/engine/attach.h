@@ -1,0 +1,35 @@
+// A client of berth-monitor's attach socket (<run_dir>/attach.sock): relays
+// the caller's stdin to the container and its stdout/stderr back, forwards
+// terminal resizes (SIGWINCH), and detaches on the detach keys (docker's
+// ctrl-p,ctrl-q). `berth run` (without -d) connects before start so no
+// output is lost, `berth attach` at any time.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace berth::engine {
+
+struct AttachOptions {
+  bool stdin_open = false;       // forward our stdin (-i)
+  bool tty = false;              // put our terminal in raw mode, forward resizes
+  std::string detach_keys = "ctrl-p,ctrl-q";  // "" = no detaching
+  int in_fd = 0, out_fd = 1, err_fd = 2;
+};
+
+class Attachment {
+ public:
+  static Result<Attachment> connect(const std::string& run_dir, const AttachOptions& options);
+  // Relays until the container exits (its exit status) or the user detaches (nullopt).
+  Result<std::optional<int>> relay();
+
+ private:
+  Attachment(UniqueFd sock, AttachOptions options) : sock_(std::move(sock)), options_(std::move(options)) {}
+  UniqueFd sock_;
+  AttachOptions options_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,89 @@
+// Container networking with the CNI plugins (containernetworking-plugins),
+// driven as the CNI spec (1.0) says: ADD/DEL/CHECK with CNI_* variables and
+// the network configuration on stdin; ADD's result is cached under
+// Paths::cni_results() and given to DEL and CHECK as prevResult.
+// A network is a conflist: bridge (host-local IPAM, dataDir under
+// Paths::ipam_dir()), portmap (for -p), firewall, tuning; loopback is set up
+// in every new network namespace. The default network "berth" (bridge
+// berth0, 10.89.0.0/24) is created on first use.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/db.h"
+#include "engine/options.h"
+#include "engine/paths.h"
+#include "engine/records.h"
+
+namespace berth::engine {
+
+struct NetworkConfig {
+  std::vector<std::string> plugin_dirs = {"/usr/lib/cni"};
+  std::string default_network = "berth";
+  std::string default_subnet = "10.89.0.0/24";
+  std::string default_interface = "berth0";
+};
+
+struct NetworkCreateOptions {
+  std::string name;
+  std::string driver = "bridge";   // bridge | macvlan | ipvlan
+  std::string subnet;              // "" = the next free 10.89.N.0/24
+  std::string gateway;             // "" = the subnet's first address
+  std::string interface;           // bridge or parent interface; "" = berthN
+  bool internal = false;           // no masquerade, no default route
+  std::map<std::string, std::string> labels;
+};
+
+// One interface of a container on one network.
+struct NetAttachment {
+  std::string network;
+  std::string interface;           // eth0, eth1...
+  std::vector<std::string> ips;    // CIDR form "10.89.0.5/24"
+  std::string gateway;
+  std::string mac;
+};
+
+struct NetworkSetup {
+  std::string container_id;
+  std::string netns;                   // path of the namespace
+  std::vector<std::string> networks;   // names; empty = the default network
+  std::vector<PortMapping> ports;      // published on the first network
+  std::vector<std::string> aliases;    // DNS names (the container name)
+};
+
+class Networks {
+ public:
+  Networks(const Paths& paths, EngineDb& db, NetworkConfig config);
+
+  Result<NetworkRecord> create(const NetworkCreateOptions& options);
+  Result<std::vector<NetworkRecord>> list();
+  Result<NetworkRecord> inspect(std::string_view name);
+  // Refused (EBUSY, naming the containers) while containers use it, unless `force`.
+  Result<> remove(std::string_view name, bool force);
+  Result<NetworkRecord> ensure_default();
+
+  // CNI ADD on each network (loopback first); undoes what it did on failure.
+  // Random host ports (host_port 0) are resolved; `ports` comes back resolved.
+  Result<std::vector<NetAttachment>> setup(const NetworkSetup& setup, std::vector<PortMapping>& ports);
+  // CNI DEL on each, with the cached result; a missing netns or cache is not an error.
+  Result<> teardown(const NetworkSetup& setup);
+  Result<> check(const NetworkSetup& setup);
+
+ private:
+  const Paths* paths_;
+  EngineDb* db_;
+  NetworkConfig config_;
+};
+
+std::string attachments_to_json(const std::vector<NetAttachment>& a);
+Result<std::vector<NetAttachment>> attachments_from_json(std::string_view json);
+
+// A new network namespace kept by a bind mount at `path` (as `ip netns add`
+// does), with loopback up; remove_netns unmounts and deletes it.
+Result<> create_netns(const std::string& path);
+Result<> remove_netns(const std::string& path);
+
+}  // namespace berth::engine

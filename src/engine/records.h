@@ -1,0 +1,72 @@
+// The engine's objects as stored in berth.db (db.h): containers, pods,
+// volumes, networks. Times are unix nanoseconds (0 = never).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/options.h"
+
+namespace berth::engine {
+
+enum class ContainerState { created, running, paused, stopped, removing };
+const char* state_name(ContainerState s);  // "created", "running", "paused", "exited", "removing"
+
+struct ContainerRecord {
+  std::string id;          // 64 hex chars
+  std::string name;        // unique among containers
+  std::string image_id;    // "sha256:..." (empty for a pod's infra)
+  std::string image_name;  // as resolved ("docker.io/library/busybox:latest")
+  RunOptions options;      // the flags it was created with
+  std::string pod_id;      // "" when not in a pod
+  bool infra = false;      // the pod's infra container
+  std::string runtime;     // handler name it was created with
+  ContainerState state = ContainerState::created;
+  int64_t created_at = 0, started_at = 0, finished_at = 0;
+  int exit_code = 0;
+  int restart_count = 0;
+  bool stopped_by_user = false;  // `stop`/`kill` by a user: unless-stopped and always-after-stop rules
+  pid_t pid = 0;                 // the container's init, in berth's pid namespace
+  pid_t monitor_pid = 0;
+  std::string netns;             // path of its network namespace ("" = host's or none)
+  std::string network_status;    // JSON: per network the interface, IPs, MAC, gateway (network.h)
+  std::vector<PortMapping> ports;  // as published (random host ports resolved)
+  std::string lease_id;          // the image store lease that keeps its image
+};
+
+struct PodRecord {
+  std::string id, name;
+  std::string infra_id;          // its infra container
+  int64_t created_at = 0;
+  std::string hostname;
+  bool share_pid = false;
+  std::vector<PortMapping> ports;
+  std::string network;           // as for a container's --network
+  std::map<std::string, std::string> labels;
+};
+
+struct VolumeRecord {
+  std::string name;
+  std::string driver = "local";
+  std::string mountpoint;        // <root>/volumes/<name>/_data
+  int64_t created_at = 0;
+  bool anonymous = false;        // made for a container's -v /path; removed with it by `rm -v`/--rm
+  std::map<std::string, std::string> labels, options;
+};
+
+struct NetworkRecord {
+  std::string name, id;
+  std::string driver = "bridge"; // bridge | macvlan (as CNI plugins)
+  std::string interface;         // the bridge ("berth0")
+  std::string subnet, gateway;   // "10.89.0.0/24", "10.89.0.1"
+  int64_t created_at = 0;
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+  std::string conflist_path;     // <root>/networks/<name>.conflist
+};
+
+}  // namespace berth::engine
