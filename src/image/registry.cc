@@ -210,6 +210,23 @@ TlsFiles tls_files(const std::string& certs_dir, const std::string& host) {
   return f;
 }
 
+// The OAuth2 refresh-token grant docker sends for an identity token: a form
+// POST to the realm (scopes space-separated in one field, RFC 6749 §6).
+HttpRequest refresh_token_request(const std::string& realm, const std::string& service,
+                                  const std::vector<std::string>& scopes, const std::string& refresh_token,
+                                  const std::string& client_id) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = realm;
+  req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+  std::vector<std::string> form{"grant_type=refresh_token", "refresh_token=" + url_escape(refresh_token),
+                                "client_id=" + url_escape(client_id)};
+  if (!service.empty()) form.push_back("service=" + url_escape(service));
+  if (!scopes.empty()) form.push_back("scope=" + url_escape(fmt::format("{}", fmt::join(scopes, " "))));
+  req.body = fmt::format("{}", fmt::join(form, "&"));
+  return req;
+}
+
 struct Remote {
   std::string host;  // host[:port] to connect to
   bool insecure = false;
@@ -383,26 +400,31 @@ struct RegistryClient::Impl {
                                   const std::optional<Credentials>& creds) {
     auto realm = ch.params.find("realm");
     if (realm == ch.params.end() || realm->second.empty()) return error("{}: bearer challenge without realm", registry);
-    std::string url = realm->second;
-    std::vector<std::string> query;
-    if (auto s = ch.params.find("service"); s != ch.params.end()) query.push_back("service=" + url_escape(s->second));
-    for (const auto& scope : scopes) query.push_back("scope=" + url_escape(scope));
-    if (creds && !creds->identity_token.empty()) {
-      // OAuth2 refresh-token grant (docker's identity tokens).
-    }
-    if (!query.empty()) url += (url.find('?') == std::string::npos ? "?" : "&") + fmt::format("{}", fmt::join(query, "&"));
+    std::string service;
+    if (auto s = ch.params.find("service"); s != ch.params.end()) service = s->second;
     HttpRequest req;
-    req.url = url;
+    if (creds && !creds->identity_token.empty()) {
+      // Docker's identity token is an OAuth2 refresh token: POST the
+      // refresh-token grant to the realm (docker's fetchTokenWithOAuth).
+      req = refresh_token_request(realm->second, service, scopes, creds->identity_token, "berth");
+    } else {
+      std::vector<std::string> query;
+      if (!service.empty()) query.push_back("service=" + url_escape(service));
+      for (const auto& scope : scopes) query.push_back("scope=" + url_escape(scope));
+      req.url = realm->second;
+      if (!query.empty())
+        req.url += (req.url.find('?') == std::string::npos ? "?" : "&") + fmt::format("{}", fmt::join(query, "&"));
+      if (creds && !creds->username.empty())
+        req.headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
+    }
     req.max_body = 1 << 20;
-    if (creds && !creds->username.empty())
-      req.headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
     CURLcode code = CURLE_OK;
     Remote token_ep;  // the realm is its own host; verification follows the registry's
     token_ep.insecure = ep.insecure;
     token_ep.tls = ep.tls;
     std::call_once(token_ep.probed, [] {});
     BERTH_TRY_ASSIGN(resp, perform(token_ep, req, code));
-    if (resp.status == 401 || resp.status == 403)
+    if (resp.status == 401 || resp.status == 403 || (resp.status == 400 && req.method == "POST"))
       return error("{}: authentication failed: token server {} answered {}", registry, realm->second,
                    registry_error_text(resp));
     if (resp.status != 200)

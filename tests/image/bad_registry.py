@@ -13,7 +13,9 @@ layer), hang (half the layer, then silence), wrong-size (the manifest claims a
 bigger layer), unknown-media-type, invalid-json, huge-manifest, flaky (503 for
 the first two layer GETs), slow (the layer at ~200 kB/s, for kill -9 tests),
 token (bearer-token auth: /token on the same server hands a token for
-Basic berth-test:s3cret, and every /v2/ request needs it).
+Basic berth-test:s3cret, or for a POST of the OAuth2 refresh-token grant with
+the refresh token "berth-test-refresh" (docker's identitytoken), and every
+/v2/ request needs it).
 """
 import base64, hashlib, http.server, urllib.parse, json, os, socket, socketserver, struct, sys, threading, time
 
@@ -65,9 +67,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         super().handle()
 
-    def record(self):
+    def record(self, body=""):
         with lock, open(logfile, "a") as f:
-            f.write(f"{self.command} {self.path} range={self.headers.get('Range', '')}\n")
+            f.write(f"{self.command} {self.path} range={self.headers.get('Range', '')}"
+                    + (f" body={body}" if body else "") + "\n")
 
     def send(self, code, body=b"", ctype="application/json", extra=None):
         self.send_response(code)
@@ -107,6 +110,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         scopes = q.get("scope", [])
         tok = hashlib.sha256(scopes[0].encode()).hexdigest() if scopes else "anything"
         self.send(200, json.dumps({"token": tok, "expires_in": 300}).encode())
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        self.record(body)
+        if not self.path.startswith("/token"):
+            return self.send(404, b'{"errors":[{"code":"UNSUPPORTED","message":"no uploads here"}]}')
+        form = urllib.parse.parse_qs(body)
+        if (self.headers.get("Content-Type") != "application/x-www-form-urlencoded"
+                or form.get("grant_type") != ["refresh_token"] or not form.get("client_id")
+                or form.get("service") != ["berth-test-registry"]):
+            return self.send(400, b'{"error":"invalid_request"}')
+        if form.get("refresh_token") != ["berth-test-refresh"]:
+            return self.send(401, b'{"error":"invalid_grant"}')
+        scopes = form.get("scope", [""])[0].split(" ")
+        tok = hashlib.sha256(scopes[0].encode()).hexdigest() if scopes[0] else "anything"
+        self.send(200, json.dumps({"access_token": tok, "expires_in": 300, "scope": " ".join(scopes)}).encode())
 
     def do_GET(self):
         global layer_gets

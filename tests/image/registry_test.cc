@@ -516,6 +516,37 @@ TEST(RegistryAuth, BearerTokenFlow) {
       << log;
 }
 
+// Docker's config.json with an identity token (what `docker login` stores for
+// an OAuth2 registry): the token is a refresh token, POSTed to the realm with
+// grant_type=refresh_token instead of a Basic GET.
+TEST(RegistryAuth, IdentityTokenRefreshGrant) {
+  REQUIRE_FIXTURES();
+  BadRegistry reg("token");
+  Client c("[[registry]]\nlocation = \"" + reg.addr() + "\"\ninsecure = true\n");
+  std::string ref = reg.addr() + "/fixtures/busybox:latest";
+  auto write_config = [&](const std::string& token) {
+    std::ofstream(c.path("auth.json"), std::ios::trunc)
+        << "{\"auths\": {\"" << reg.addr() << "\": {\"auth\": \"" << base64_encode("<token>:")
+        << "\", \"identitytoken\": \"" << token << "\"}}}\n";
+  };
+  write_config("stale-token");
+  auto stale = c.berth("pull " + ref);
+  EXPECT_NE(stale.status, 0);
+  EXPECT_NE(stale.out.find("authentication failed: token server http://" + reg.addr() + "/token"), std::string::npos)
+      << stale.out;
+  EXPECT_EQ(c.blobs(), 0u);
+  write_config("berth-test-refresh");
+  auto r = c.berth("pull " + ref);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(c.has_blob(kLayer));
+  std::string log = reg.requests();
+  EXPECT_NE(log.find("POST /token range= body=grant_type=refresh_token&refresh_token=berth-test-refresh&client_id="
+                     "berth&service=berth-test-registry&scope=repository%3Afixtures%2Fbusybox%3Apull"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("GET /token"), std::string::npos) << log;  // never the Basic flow
+}
+
 TEST(RegistryRetry, TransientErrorsAreRetried) {
   REQUIRE_FIXTURES();
   BadRegistry flaky("flaky");
