@@ -50,7 +50,11 @@ class EngineDb {
   Result<VolumeRecord> volume(std::string_view name);
   Result<std::vector<VolumeRecord>> volumes();
   Result<> remove_volume(std::string_view name);
-  // Containers (ids) whose mounts use the volume.
+  // Removes it unless a container uses it (EBUSY naming them), checked and
+  // removed in one transaction.
+  Result<> remove_unused_volume(std::string_view name);
+  // Containers (ids) whose mounts use the volume: ContainerRecord::volumes
+  // and options.mounts of type volume.
   Result<std::vector<std::string>> volume_users(std::string_view name);
 
   // --- networks ("no such network: X")
@@ -74,5 +78,8 @@ Result<UniqueFd> lock_object(const std::string& lock_path);
 // is not needed: "<adjective>_<surname>" as docker makes them).
 std::string new_id();
 std::string new_name();
+// A generated name no container has yet (new_name() retried); add_container
+// stays strict, so a racing command can still take it: retry on EEXIST.
+Result<std::string> unique_name(EngineDb& db);
 
 }  // namespace berth::engine

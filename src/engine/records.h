@@ -7,14 +7,18 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/error.h"
 #include "engine/options.h"
 
 namespace berth::engine {
 
 enum class ContainerState { created, running, paused, stopped, removing };
 const char* state_name(ContainerState s);  // "created", "running", "paused", "exited", "removing"
+// The inverse of state_name (EINVAL for another word).
+Result<ContainerState> state_from_name(std::string_view name);
 
 struct ContainerRecord {
   std::string id;          // 64 hex chars
@@ -36,6 +40,10 @@ struct ContainerRecord {
   std::string network_status;    // JSON: per network the interface, IPs, MAC, gateway (network.h)
   std::vector<PortMapping> ports;  // as published (random host ports resolved)
   std::string lease_id;          // the image store lease that keeps its image
+  // The volumes its mounts use, resolved at create: destination -> volume
+  // name (named ones and anonymous ones made for -v /path or image Volumes).
+  // volume_users() also counts options.mounts of type volume by source.
+  std::map<std::string, std::string> volumes;
 };
 
 struct PodRecord {
