@@ -478,7 +478,8 @@ TEST(EngineDbConcurrency, ProcessesWritingAtOnceLoseNothing) {
           return {};
         });
         if (!bump) fail(bump.error().what());
-        if (auto all = db->containers(); !all) fail(all.error().what());
+        if (i % 25 == 0)
+          if (auto all = db->containers(); !all) fail(all.error().what());
       }
       ::_exit(0);
     }
