@@ -362,8 +362,7 @@ Result<std::vector<PodRecord>> Pods::list() { return ctx_.db->pods(); }
 
 Result<PodRecord> Pods::inspect(std::string_view name) { return ctx_.db->pod(name); }
 
-Result<PodMembership> Pods::join(std::string_view name, const RunOptions& options) {
-  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+Result<> check_pod_member(const PodRecord& pod, const RunOptions& options) {
   if (!options.ports.empty() || options.publish_all)
     return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" cannot publish ports: publish them on the "
                                                      "pod (berth pod create -p)", pod.name)));
@@ -373,6 +372,11 @@ Result<PodMembership> Pods::join(std::string_view name, const RunOptions& option
   if (!options.hostname.empty())
     return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" shares the pod's hostname: --hostname is "
                                                      "not possible", pod.name)));
+  return {};
+}
+
+Result<PodMembership> Pods::join(std::string_view name) {
+  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
   BERTH_TRY_ASSIGN(infra, start_infra(pod));
   PodMembership m;

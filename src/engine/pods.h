@@ -48,6 +48,10 @@ Result<bool> parse_pod_share(std::string_view value);
 // member not), Exited (infra not running).
 std::string pod_state(const ContainerRecord& infra, const std::vector<ContainerRecord>& members);
 
+// A new member's flags: EINVAL when they publish ports (-p, -P) or set
+// --network or --hostname, which belong to the pod (named in the message).
+Result<> check_pod_member(const PodRecord& pod, const RunOptions& options);
+
 // What a member of a pod joins (`berth run --pod P`).
 struct PodMembership {
   PodRecord pod;
@@ -96,10 +100,9 @@ class Pods {
   Result<PodRecord> inspect(std::string_view pod);
   Result<ContainerRecord> infra(const PodRecord& pod);
 
-  // For `run --pod P`: starts the pod's infra if it does not run, and returns
-  // what the new member joins. EINVAL when `options` publish ports (-p, -P) or
-  // set --network or --hostname: those belong to the pod, named in the message.
-  Result<PodMembership> join(std::string_view pod, const RunOptions& options);
+  // For a member's start (`run --pod P`, `start`): starts the pod's infra if
+  // it does not run, and returns what the member joins.
+  Result<PodMembership> join(std::string_view pod);
 
   // The infra's exit command (`berth pod cleanup ID`, run by its monitor):
   // records the exit, removes the runtime's state, tears the pod's network
