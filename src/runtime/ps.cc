@@ -29,8 +29,8 @@ std::vector<std::string_view> fields(std::string_view line) {
   return out;
 }
 
-// Runs `ps ARGS` (found in PATH) with stdout and stderr into one pipe, as
-// runc's CombinedOutput; a failure carries the output.
+}  // namespace
+
 Result<std::string> run_ps(const std::vector<std::string>& args) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return sys_error(errno, "pipe");
@@ -62,8 +62,6 @@ Result<std::string> run_ps(const std::vector<std::string>& args) {
   }
   return std::move(*out);
 }
-
-}  // namespace
 
 Result<std::string> filter_ps_output(std::string_view output, const std::vector<pid_t>& pids) {
   size_t nl = output.find('\n');

@@ -20,6 +20,10 @@ enum class PsFormat { table, json };
 Result<std::string> ps(const Runtime& runtime, const std::string& id, PsFormat format,
                        const std::vector<std::string>& ps_args);
 
+// Runs the host's `ps ARGS` (found in PATH), stdout and stderr together as
+// runc's CombinedOutput; a failure carries the output.
+Result<std::string> run_ps(const std::vector<std::string>& args);
+
 // The table filter on its own: `output` of ps, keeping the header and the
 // rows of `pids`. Fails when the header has no PID column.
 Result<std::string> filter_ps_output(std::string_view output, const std::vector<pid_t>& pids);
