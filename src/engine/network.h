@@ -3,7 +3,7 @@
 // the network configuration on stdin; ADD's result is cached under
 // Paths::cni_results() and given to DEL and CHECK as prevResult.
 // A network is a conflist: bridge (host-local IPAM, dataDir under
-// Paths::ipam_dir()), portmap (for -p), firewall, tuning; loopback is set up
+// Paths::ipam_dir()), portmap (for -p), firewall; loopback is brought up
 // in every new network namespace. The default network "berth" (bridge
 // berth0, 10.89.0.0/24) is created on first use.
 #pragma once
@@ -62,17 +62,24 @@ class Networks {
   Result<std::vector<NetworkRecord>> list();
   Result<NetworkRecord> inspect(std::string_view name);
   // Refused (EBUSY, naming the containers) while containers use it, unless `force`.
+  // Forced: the containers' attachments to it are torn down (CNI DEL) first.
   Result<> remove(std::string_view name, bool force);
+  // Removes every network no container uses but the default; their names.
+  Result<std::vector<std::string>> prune();
   Result<NetworkRecord> ensure_default();
 
   // CNI ADD on each network (loopback first); undoes what it did on failure.
   // Random host ports (host_port 0) are resolved; `ports` comes back resolved.
   Result<std::vector<NetAttachment>> setup(const NetworkSetup& setup, std::vector<PortMapping>& ports);
-  // CNI DEL on each, with the cached result; a missing netns or cache is not an error.
+  // CNI DEL of every cached attachment of the container (last first), with
+  // the cached result; a missing netns or cache is not an error.
   Result<> teardown(const NetworkSetup& setup);
   Result<> check(const NetworkSetup& setup);
 
  private:
+  // Names of the containers attached to `n` (by --network or their pod's).
+  Result<std::vector<std::string>> users(const NetworkRecord& n);
+
   const Paths* paths_;
   EngineDb* db_;
   NetworkConfig config_;

@@ -1,0 +1,207 @@
+// Networks as records in berth.db plus their conflist under
+// <root>/networks: create, list, inspect, remove, prune, and the default
+// network made on first use.
+#include "engine/network.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "base/file.h"
+#include "engine/cni.h"
+#include "engine/network_config.h"
+#include "engine/network_internal.h"
+
+namespace berth::engine {
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<> valid_name(std::string_view name) {
+  static const std::regex pattern("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
+  if (name.empty() || name.size() > 200 || !std::regex_match(name.begin(), name.end(), pattern))
+    return error("invalid network name \"{}\": letters, digits, \"_\", \".\", \"-\" (not first)", name);
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> networks_named_by(std::string_view value, std::string_view default_network) {
+  if (value.empty()) return {std::string(default_network)};
+  if (value == "none" || value == "host" || value == "private" || value.starts_with("container:") ||
+      value.starts_with("ns:") || value.starts_with("pod:"))
+    return {};
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    if (comma > start) names.emplace_back(value.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+Result<> write_conflist(const NetworkRecord& n, const Paths& paths) {
+  BERTH_TRY(mkdir_p(paths.networks(), 0755));
+  return write_file_atomic(n.conflist_path, make_conflist(n, paths.ipam_dir()).dump(2) + "\n");
+}
+
+Result<nlohmann::json> load_conflist(const NetworkRecord& n, const Paths& paths) {
+  auto data = read_file(n.conflist_path);
+  if (!data && data.error().code() == ENOENT) {
+    BERTH_TRY(write_conflist(n, paths));
+    return make_conflist(n, paths.ipam_dir());
+  }
+  if (!data) return std::unexpected(std::move(data).error());
+  auto j = nlohmann::json::parse(*data, nullptr, false);
+  if (!j.is_object()) return error("network \"{}\": \"{}\" is not a JSON object", n.name, n.conflist_path);
+  return j;
+}
+
+Networks::Networks(const Paths& paths, EngineDb& db, NetworkConfig config)
+    : paths_(&paths), db_(&db), config_(std::move(config)) {}
+
+Result<NetworkRecord> Networks::ensure_default() {
+  auto found = db_->network(config_.default_network);
+  if (!found && found.error().code() != ENOENT) return found;
+  if (!found) {
+    NetworkRecord n;
+    n.name = config_.default_network;
+    n.id = new_id();
+    n.interface = config_.default_interface;
+    n.subnet = config_.default_subnet;
+    n.created_at = now_ns();
+    n.conflist_path = paths_->networks() + "/" + n.name + ".conflist";
+    BERTH_TRY(plan_network(n, {}));
+    if (auto added = db_->add_network(n); !added) {
+      // Another berth process made it first: its row wins (names are unique).
+      found = db_->network(config_.default_network);
+      if (!found) return std::unexpected(std::move(added).error());
+    } else {
+      found = n;
+    }
+  }
+  // The file is a pure function of the row, written atomically: a second
+  // process writing it at the same time writes the same bytes.
+  if (::access(found->conflist_path.c_str(), F_OK) != 0) BERTH_TRY(write_conflist(*found, *paths_));
+  return found;
+}
+
+Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
+  BERTH_TRY(valid_name(options.name));
+  if (options.driver != "bridge" && options.driver != "macvlan" && options.driver != "ipvlan")
+    return error("unsupported network driver \"{}\": bridge, macvlan or ipvlan", options.driver);
+  // First, so that a new network's subnet never takes the default's.
+  BERTH_TRY(ensure_default());
+  if (auto existing = db_->network(options.name); existing)
+    return std::unexpected(Error(EEXIST, fmt::format("network name \"{}\" is already used", options.name)));
+  BERTH_TRY_ASSIGN(existing, db_->networks());
+  NetworkRecord n;
+  n.name = options.name;
+  n.id = new_id();
+  n.driver = options.driver;
+  n.interface = options.interface;
+  n.subnet = options.subnet;
+  n.gateway = options.gateway;
+  n.internal = options.internal;
+  n.labels = options.labels;
+  n.created_at = now_ns();
+  n.conflist_path = paths_->networks() + "/" + n.name + ".conflist";
+  if (!n.interface.empty() && n.driver == "bridge") {
+    for (const auto& e : existing) {
+      if (e.interface == n.interface)
+        return std::unexpected(Error(EEXIST, fmt::format("bridge \"{}\" is already used by network \"{}\"", n.interface, e.name)));
+    }
+  }
+  BERTH_TRY(plan_network(n, existing));
+  BERTH_TRY(db_->add_network(n));
+  if (auto written = write_conflist(n, *paths_); !written) {
+    (void)db_->remove_network(n.name);
+    return std::unexpected(std::move(written).error());
+  }
+  return n;
+}
+
+Result<std::vector<NetworkRecord>> Networks::list() {
+  BERTH_TRY(ensure_default());
+  return db_->networks();
+}
+
+Result<NetworkRecord> Networks::inspect(std::string_view name) {
+  if (name == config_.default_network) return ensure_default();
+  return db_->network(name);
+}
+
+Result<std::vector<std::string>> Networks::users(const NetworkRecord& n) {
+  BERTH_TRY_ASSIGN(containers, db_->containers());
+  std::vector<std::string> users;
+  std::map<std::string, std::string> pod_networks;
+  BERTH_TRY_ASSIGN(pods, db_->pods());
+  for (const auto& p : pods) pod_networks[p.id] = p.network;
+  for (const auto& c : containers) {
+    std::string value = c.options.network;
+    if (!c.pod_id.empty() && !c.infra) {
+      if (auto it = pod_networks.find(c.pod_id); it != pod_networks.end()) value = it->second;
+    }
+    auto names = networks_named_by(value, config_.default_network);
+    if (std::find(names.begin(), names.end(), n.name) != names.end() ||
+        std::find(names.begin(), names.end(), n.id) != names.end())
+      users.push_back(c.name.empty() ? c.id : c.name);
+  }
+  return users;
+}
+
+Result<> Networks::remove(std::string_view name, bool force) {
+  BERTH_TRY_ASSIGN(n, db_->network(name));
+  if (n.name == config_.default_network)
+    return std::unexpected(Error(EPERM, fmt::format("the default network \"{}\" cannot be removed", n.name)));
+  BERTH_TRY_ASSIGN(in_use, users(n));
+  if (!in_use.empty() && !force) {
+    std::string list;
+    for (const auto& u : in_use) list += (list.empty() ? "" : ", ") + u;
+    return std::unexpected(Error(EBUSY, fmt::format("network \"{}\" is in use by containers: {}", n.name, list)));
+  }
+  // Forced: detach every container from it first (CNI DEL with the cached
+  // results), so no veth, address or firewall rule of it is left behind.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(paths_->cni_results(), ec)) {
+    std::string file = entry.path().filename().string();
+    if (!file.starts_with(n.name + "-") || !file.ends_with(".json")) continue;
+    BERTH_TRY_ASSIGN(cached, cni::read_cache(entry.path().string()));
+    if (!cached || cached->network != n.name) continue;
+    std::string netns = paths_->netns(cached->container_id);
+    cni::Invocation inv{cached->container_id, ::access(netns.c_str(), F_OK) == 0 ? netns : "", cached->ifname, "",
+                        config_.plugin_dirs};
+    BERTH_TRY(cni::del_list(cached->conflist, inv, cached->capability_args, cached->result));
+    BERTH_TRY(cni::remove_cache(entry.path().string()));
+  }
+  BERTH_TRY(db_->remove_network(n.name));
+  if (::unlink(n.conflist_path.c_str()) != 0 && errno != ENOENT)
+    return sys_error(errno, "remove \"{}\"", n.conflist_path);
+  std::filesystem::remove_all(paths_->ipam_dir() + "/" + n.name, ec);
+  if (n.driver == "bridge") BERTH_TRY(delete_link(n.interface));
+  return {};
+}
+
+Result<std::vector<std::string>> Networks::prune() {
+  BERTH_TRY_ASSIGN(all, db_->networks());
+  std::vector<std::string> removed;
+  for (const auto& n : all) {
+    if (n.name == config_.default_network) continue;
+    BERTH_TRY_ASSIGN(in_use, users(n));
+    if (!in_use.empty()) continue;
+    BERTH_TRY(remove(n.name, false));
+    removed.push_back(n.name);
+  }
+  return removed;
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,105 @@
+#include "engine/network_config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <set>
+
+namespace berth::engine {
+
+Result<uint32_t> parse_ipv4(std::string_view text) {
+  in_addr a{};
+  std::string s(text);
+  if (::inet_pton(AF_INET, s.c_str(), &a) != 1) return error("invalid IPv4 address \"{}\"", text);
+  return ntohl(a.s_addr);
+}
+
+std::string format_ipv4(uint32_t address) {
+  return fmt::format("{}.{}.{}.{}", address >> 24, (address >> 16) & 0xff, (address >> 8) & 0xff, address & 0xff);
+}
+
+Result<Ipv4Net> parse_subnet(std::string_view cidr) {
+  auto slash = cidr.find('/');
+  if (slash == std::string_view::npos) return error("invalid subnet \"{}\": want an address/prefix (\"10.89.1.0/24\")", cidr);
+  BERTH_TRY_ASSIGN(address, parse_ipv4(cidr.substr(0, slash)));
+  int prefix = -1;
+  auto digits = cidr.substr(slash + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+  if (ec != std::errc() || end != digits.data() + digits.size() || prefix < 8 || prefix > 30)
+    return error("invalid subnet \"{}\": the prefix length must be 8 to 30", cidr);
+  Ipv4Net net{address, prefix};
+  net.address &= net.mask();
+  return net;
+}
+
+std::string format_subnet(const Ipv4Net& net) { return fmt::format("{}/{}", format_ipv4(net.address), net.prefix); }
+
+Result<> plan_network(NetworkRecord& n, const std::vector<NetworkRecord>& existing) {
+  std::vector<std::pair<const NetworkRecord*, Ipv4Net>> taken;
+  for (const auto& e : existing) {
+    if (auto s = parse_subnet(e.subnet)) taken.emplace_back(&e, *s);
+  }
+  Ipv4Net net;
+  if (!n.subnet.empty()) {
+    BERTH_TRY_ASSIGN(given, parse_subnet(n.subnet));
+    for (const auto& [other, subnet] : taken) {
+      if (subnet.overlaps(given))
+        return std::unexpected(Error(EEXIST, fmt::format("subnet {} of network \"{}\" overlaps subnet {} of network \"{}\"",
+                                                         format_subnet(given), n.name, other->subnet, other->name)));
+    }
+    net = given;
+  } else {
+    bool found = false;
+    for (uint32_t third = 0; third < 256 && !found; ++third) {
+      Ipv4Net candidate{(10u << 24) | (89u << 16) | (third << 8), 24};
+      found = true;
+      for (const auto& t : taken) found = found && !t.second.overlaps(candidate);
+      if (found) net = candidate;
+    }
+    if (!found) return std::unexpected(Error(ENOSPC, "no free subnet left in 10.89.0.0/16: give one with --subnet"));
+  }
+  n.subnet = format_subnet(net);
+  if (n.gateway.empty()) {
+    n.gateway = format_ipv4(net.address + 1);
+  } else {
+    BERTH_TRY_ASSIGN(gw, parse_ipv4(n.gateway));
+    uint32_t broadcast = net.address | ~net.mask();
+    if (!net.contains(gw) || gw == net.address || gw == broadcast)
+      return error("gateway {} is not a host address of subnet {}", n.gateway, n.subnet);
+    n.gateway = format_ipv4(gw);
+  }
+  if (n.interface.empty() && n.driver == "bridge") {
+    std::set<std::string> used;
+    for (const auto& e : existing) used.insert(e.interface);
+    for (int i = 0;; ++i) {
+      std::string name = fmt::format("berth{}", i);
+      if (!used.contains(name)) {
+        n.interface = name;
+        break;
+      }
+    }
+  }
+  if (n.interface.empty()) return error("network \"{}\": a {} network needs its parent interface", n.name, n.driver);
+  return {};
+}
+
+nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir) {
+  nlohmann::json range = {{"subnet", n.subnet}, {"gateway", n.gateway}};
+  nlohmann::json ipam = {{"type", "host-local"}, {"ranges", {{range}}}, {"dataDir", ipam_dir}};
+  if (!n.internal) ipam["routes"] = {{{"dst", "0.0.0.0/0"}}};
+  nlohmann::json main;
+  if (n.driver == "bridge") {
+    main = {{"type", "bridge"}, {"bridge", n.interface}, {"isGateway", true}, {"ipMasq", !n.internal},
+            {"hairpinMode", true}, {"ipam", ipam}};
+  } else {
+    main = {{"type", n.driver}, {"master", n.interface}, {"ipam", ipam}};
+  }
+  nlohmann::json plugins = nlohmann::json::array({main});
+  if (n.driver == "bridge") {
+    plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
+    plugins.push_back({{"type", "firewall"}, {"backend", "iptables"}});
+  }
+  return {{"cniVersion", "1.0.0"}, {"name", n.name}, {"plugins", plugins}};
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,47 @@
+// A network's CNI configuration list made from its record, and the IPv4
+// subnet arithmetic `network create` needs (free subnet, overlap, gateway).
+// Pure: no syscalls. Internal to the engine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "engine/records.h"
+
+namespace berth::engine {
+
+struct Ipv4Net {
+  uint32_t address = 0;  // host order, host bits cleared
+  int prefix = 0;
+  uint32_t mask() const { return prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix); }
+  bool contains(uint32_t a) const { return (a & mask()) == address; }
+  bool overlaps(const Ipv4Net& o) const {
+    int p = prefix < o.prefix ? prefix : o.prefix;
+    uint32_t m = p == 0 ? 0 : ~uint32_t(0) << (32 - p);
+    return (address & m) == (o.address & m);
+  }
+};
+
+Result<uint32_t> parse_ipv4(std::string_view text);
+std::string format_ipv4(uint32_t address);
+// "10.89.0.0/24"; host bits set ("10.89.0.7/24") are cleared, as podman does.
+Result<Ipv4Net> parse_subnet(std::string_view cidr);
+std::string format_subnet(const Ipv4Net& net);
+
+// Fills subnet, gateway and interface of a new network's record: checks a
+// given subnet against `existing` (an overlap names both networks), or picks
+// the first free 10.89.N.0/24; the gateway is the subnet's first address
+// unless given (it must lie inside); the bridge is berthN, N the first unused.
+Result<> plan_network(NetworkRecord& n, const std::vector<NetworkRecord>& existing);
+
+// The configuration list of a network (cniVersion 1.0.0): bridge or macvlan
+// or ipvlan with host-local IPAM (dataDir `ipam_dir`), then portmap and
+// firewall; an internal network gets no masquerade and no default route.
+nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir);
+
+}  // namespace berth::engine

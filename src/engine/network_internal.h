@@ -1,0 +1,36 @@
+// Pieces shared by the network*.cc files. Internal to the engine.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "engine/options.h"
+#include "engine/paths.h"
+#include "engine/records.h"
+
+namespace berth::engine {
+
+// The network names a --network value attaches to: "" = {default};
+// none, host, container:X, ns:PATH = {}; else a comma-separated list.
+std::vector<std::string> networks_named_by(std::string_view value, std::string_view default_network);
+
+// Host ports for mappings with host_port 0: free ones, found by binding port
+// 0 on the mapping's host address (a range gets consecutive free ports).
+Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMapping>& ports);
+// The portMappings capability value: one entry per port of each range.
+nlohmann::json port_mappings_json(const std::vector<PortMapping>& ports);
+
+// The network's configuration list from its file; a missing file is written
+// again from the record (the database row is the truth).
+Result<nlohmann::json> load_conflist(const NetworkRecord& n, const Paths& paths);
+Result<> write_conflist(const NetworkRecord& n, const Paths& paths);
+
+// Deletes a network interface of the caller's namespace (rtnetlink); a
+// missing one is not an error.
+Result<> delete_link(const std::string& name);
+
+}  // namespace berth::engine

@@ -1,0 +1,181 @@
+// A container's attachments: CNI ADD on each of its networks (eth0, eth1...)
+// with the result cached, DEL from the cache, CHECK against it.
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "base/log.h"
+#include "engine/cni.h"
+#include "engine/network.h"
+#include "engine/network_internal.h"
+
+namespace berth::engine {
+namespace {
+
+// The container-side interface of a result: its MAC and its addresses.
+NetAttachment attachment_from_result(const std::string& network, const std::string& ifname,
+                                     const nlohmann::json& result) {
+  NetAttachment a{network, ifname, {}, "", ""};
+  int index = -1;
+  if (auto ifs = result.find("interfaces"); ifs != result.end() && ifs->is_array()) {
+    for (size_t i = 0; i < ifs->size(); ++i) {
+      const auto& itf = (*ifs)[i];
+      if (itf.value("name", "") == ifname && itf.contains("sandbox")) {
+        index = static_cast<int>(i);
+        a.mac = itf.value("mac", "");
+      }
+    }
+  }
+  if (auto ips = result.find("ips"); ips != result.end() && ips->is_array()) {
+    for (const auto& ip : *ips) {
+      if (ip.contains("interface") && ip["interface"].is_number() && ip["interface"].get<int>() != index) continue;
+      a.ips.push_back(ip.value("address", ""));
+      if (a.gateway.empty()) a.gateway = ip.value("gateway", "");
+    }
+  }
+  return a;
+}
+
+std::string netns_if_present(const std::string& path) {
+  // DEL on a namespace already gone: the spec has CNI_NETNS empty then, and
+  // the plugins still release what lives outside it (address, rules).
+  return !path.empty() && ::access(path.c_str(), F_OK) == 0 ? path : "";
+}
+
+// Cache files of one container, in interface order (eth0 first).
+std::vector<std::string> cached_attachments(const std::string& dir, const std::string& container_id) {
+  std::vector<std::pair<std::string, std::string>> found;  // ifname, path
+  std::error_code ec;
+  std::string marker = "-" + container_id + "-";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string file = entry.path().filename().string();
+    auto at = file.rfind(marker);
+    if (at == std::string::npos || !file.ends_with(".json")) continue;
+    std::string ifname = file.substr(at + marker.size(), file.size() - at - marker.size() - 5);
+    found.emplace_back(ifname, entry.path().string());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+  });
+  std::vector<std::string> paths;
+  for (auto& f : found) paths.push_back(std::move(f.second));
+  return paths;
+}
+
+Result<> del_cached(const std::string& cache_file, const std::string& netns, const std::vector<std::string>& plugin_dirs) {
+  BERTH_TRY_ASSIGN(cached, cni::read_cache(cache_file));
+  if (!cached) return {};
+  cni::Invocation inv{cached->container_id, netns_if_present(netns), cached->ifname, "", plugin_dirs};
+  BERTH_TRY(cni::del_list(cached->conflist, inv, cached->capability_args, cached->result));
+  return cni::remove_cache(cache_file);
+}
+
+}  // namespace
+
+Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, std::vector<PortMapping>& ports) {
+  std::vector<std::string> names = setup.networks;
+  if (names.empty()) names.push_back(config_.default_network);
+  std::vector<NetworkRecord> records;
+  for (const auto& name : names) {
+    if (name == config_.default_network) {
+      BERTH_TRY_ASSIGN(n, ensure_default());
+      records.push_back(std::move(n));
+    } else {
+      BERTH_TRY_ASSIGN(n, db_->network(name));
+      records.push_back(std::move(n));
+    }
+  }
+  BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports));
+
+  std::vector<NetAttachment> attachments;
+  std::vector<std::string> added;  // cache files, to undo on failure
+  auto rollback = [&](Error e) -> Result<std::vector<NetAttachment>> {
+    for (auto it = added.rbegin(); it != added.rend(); ++it) {
+      if (auto undone = del_cached(*it, setup.netns, config_.plugin_dirs); !undone)
+        log::warn("undo network setup of {}: {}", setup.container_id, undone.error().what());
+    }
+    return std::unexpected(std::move(e));
+  };
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& n = records[i];
+    std::string ifname = fmt::format("eth{}", i);
+    auto conflist = load_conflist(n, *paths_);
+    if (!conflist) return rollback(std::move(conflist).error());
+    nlohmann::json caps = nlohmann::json::object();
+    if (i == 0 && !resolved.empty()) caps["portMappings"] = port_mappings_json(resolved);
+    cni::Invocation inv{setup.container_id, setup.netns, ifname, "", config_.plugin_dirs};
+    auto result = cni::add_list(*conflist, inv, caps);
+    if (!result) {
+      // The plugins that did succeed (the bridge's veth and address when
+      // portmap fails) are undone by a DEL of the whole list.
+      if (auto undone = cni::del_list(*conflist, inv, caps, nlohmann::json()); !undone)
+        log::warn("undo network \"{}\" of {}: {}", n.name, setup.container_id, undone.error().what());
+      return rollback(std::move(result).error());
+    }
+    cni::CachedResult cached{setup.container_id, n.name, ifname, *conflist, caps, *result};
+    if (auto written = cni::write_cache(paths_->cni_results(), cached); !written) {
+      (void)cni::del_list(*conflist, inv, caps, *result);
+      return rollback(std::move(written).error());
+    }
+    added.push_back(cni::cache_path(paths_->cni_results(), n.name, setup.container_id, ifname));
+    attachments.push_back(attachment_from_result(n.name, ifname, *result));
+  }
+  ports = std::move(resolved);
+  return attachments;
+}
+
+Result<> Networks::teardown(const NetworkSetup& setup) {
+  auto files = cached_attachments(paths_->cni_results(), setup.container_id);
+  Result<> first_error;
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    auto done = del_cached(*it, setup.netns, config_.plugin_dirs);
+    if (!done && first_error) first_error = std::unexpected(std::move(done).error());
+  }
+  return first_error;
+}
+
+Result<> Networks::check(const NetworkSetup& setup) {
+  std::vector<std::string> names = setup.networks;
+  if (names.empty()) names.push_back(config_.default_network);
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string ifname = fmt::format("eth{}", i);
+    std::string file = cni::cache_path(paths_->cni_results(), names[i], setup.container_id, ifname);
+    BERTH_TRY_ASSIGN(cached, cni::read_cache(file));
+    if (!cached)
+      return std::unexpected(Error(ENOENT, fmt::format("network \"{}\" of container {}: no cached CNI result",
+                                                       names[i], setup.container_id)));
+    cni::Invocation inv{setup.container_id, setup.netns, ifname, "", config_.plugin_dirs};
+    BERTH_TRY(cni::check_list(cached->conflist, inv, cached->capability_args, cached->result));
+  }
+  return {};
+}
+
+std::string attachments_to_json(const std::vector<NetAttachment>& attachments) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : attachments)
+    out.push_back({{"network", a.network}, {"interface", a.interface}, {"ips", a.ips}, {"gateway", a.gateway},
+                   {"mac", a.mac}});
+  return out.dump();
+}
+
+Result<std::vector<NetAttachment>> attachments_from_json(std::string_view json) {
+  if (json.empty()) return std::vector<NetAttachment>{};
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_array()) return error("network status: not a JSON array");
+  std::vector<NetAttachment> out;
+  for (const auto& a : j) {
+    if (!a.is_object()) return error("network status: an attachment is not an object");
+    NetAttachment n;
+    n.network = a.value("network", "");
+    n.interface = a.value("interface", "");
+    n.gateway = a.value("gateway", "");
+    n.mac = a.value("mac", "");
+    if (auto ips = a.find("ips"); ips != a.end() && ips->is_array())
+      for (const auto& ip : *ips) n.ips.push_back(ip.is_string() ? ip.get<std::string>() : "");
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+}  // namespace berth::engine
