@@ -2,9 +2,13 @@
 // the image layer's (engine_schema_version vs schema_version) so the two
 // layers migrate independently. Migration i takes version i to i+1; never
 // edit a released step, append one.
+#include <unistd.h>
+
 #include <array>
+#include <filesystem>
 #include <string_view>
 
+#include "base/file.h"
 #include "engine/engine_db_internal.h"
 
 namespace berth::engine {
@@ -94,6 +98,8 @@ EngineDb& EngineDb::operator=(EngineDb&&) noexcept = default;
 EngineDb::~EngineDb() = default;
 
 Result<EngineDb> EngineDb::open(const std::string& path) {
+  // A fresh --root: make its directory (SQLite makes only the file).
+  if (::access(path.c_str(), F_OK) != 0) BERTH_TRY(mkdir_p(std::filesystem::path(path).parent_path().string(), 0700));
   BERTH_TRY_ASSIGN(db, Db::open(path, kBusyTimeoutMs));
   // In WAL mode NORMAL stays consistent after a crash (a power loss may drop
   // the last commits: containers whose processes died with it) and spares

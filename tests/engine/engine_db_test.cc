@@ -187,26 +187,27 @@ TEST_F(EngineDbTest, UpdateAppliesOrRollsBack) {
   EXPECT_EQ(db.update_container("missing", [](ContainerRecord&) -> Result<> { return {}; }).error().code(), ENOENT);
 }
 
+// (Names here hold a non-hex letter: a hex name would also be an id prefix.)
 TEST_F(EngineDbTest, RenameAndRemove) {
-  auto a = make_container("a");
-  auto b = make_container("b");
+  auto a = make_container("one");
+  auto b = make_container("two");
   ASSERT_TRUE(db.add_container(a));
   ASSERT_TRUE(db.add_container(b));
-  auto taken = db.rename_container(a.id, "b");
+  auto taken = db.rename_container(a.id, "two");
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().code(), EEXIST);
   EXPECT_NE(taken.error().what().find(b.id), std::string::npos);
-  ASSERT_TRUE(db.rename_container(a.id, "c"));
-  EXPECT_EQ(db.container("c")->id, a.id);
-  EXPECT_EQ(db.container("a").error().code(), ENOENT);
+  ASSERT_TRUE(db.rename_container(a.id, "three"));
+  EXPECT_EQ(db.container("three")->id, a.id);
+  EXPECT_EQ(db.container("one").error().code(), ENOENT);
   EXPECT_EQ(db.rename_container(a.id, "bad/name").error().code(), EINVAL);
 
-  ASSERT_TRUE(db.remove_container("c"));
+  ASSERT_TRUE(db.remove_container("three"));
   EXPECT_EQ(db.container(a.id).error().code(), ENOENT);
   EXPECT_EQ(db.remove_container(a.id).error().code(), ENOENT);
   ASSERT_EQ(db.containers()->size(), 1u);
   // The name is free again.
-  EXPECT_TRUE(db.add_container(make_container("c")));
+  EXPECT_TRUE(db.add_container(make_container("three")));
 }
 
 TEST_F(EngineDbTest, PodsAndTheirContainers) {

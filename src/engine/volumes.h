@@ -1,0 +1,70 @@
+// Named and anonymous volumes (podman's "local" driver): a directory
+// <root>/volumes/<name>/_data, recorded in berth.db. With --opt type=/
+// device=/o= the directory is a mount point instead: mount_volume() mounts
+// it (as `mount -t TYPE -o O DEVICE _data`) before a container uses it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "engine/db.h"
+#include "engine/paths.h"
+#include "engine/records.h"
+
+namespace berth::engine {
+
+struct VolumeRequest {
+  std::string name;                              // "" = a generated 64-hex name
+  std::string driver = "local";                  // only "local"
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;    // type, device, o (uid=, gid= chown a plain directory)
+  bool anonymous = false;
+};
+
+// Creates the record and its directory: EEXIST "volume with name ... already
+// exists", EINVAL for a bad name, driver or option.
+Result<VolumeRecord> create_volume(EngineDb& db, const Paths& paths, const VolumeRequest& request);
+// The named volume, created with defaults when missing (`run -v name:/dst`),
+// its directory made again if something removed it.
+Result<VolumeRecord> ensure_volume(EngineDb& db, const Paths& paths, std::string_view name);
+// A new anonymous volume (-v /dst, an image's Volumes), removed with its
+// container by `rm -v` / --rm.
+Result<VolumeRecord> create_anonymous_volume(EngineDb& db, const Paths& paths);
+
+// Removes the record, then the directory (unmounted first). Unless `force`,
+// a volume in use is refused: EBUSY naming the containers.
+Result<> remove_volume(EngineDb& db, const Paths& paths, std::string_view name, bool force);
+
+// --filter name=REGEX, label=KEY[=VALUE], dangling=true|false, driver=NAME:
+// the same key given twice matches either value, different keys must all match.
+struct VolumeFilter {
+  std::map<std::string, std::vector<std::string>> by_key;
+};
+Result<VolumeFilter> parse_volume_filters(const std::vector<std::string>& filters);
+
+struct VolumeInfo {
+  VolumeRecord record;
+  std::vector<std::string> users;  // ids of the containers using it
+  bool mounted = false;            // its _data is a mount point (options type/device)
+};
+Result<std::vector<VolumeInfo>> list_volumes(EngineDb& db, const Paths& paths, const VolumeFilter& filter = {});
+Result<VolumeInfo> inspect_volume(EngineDb& db, const Paths& paths, std::string_view name);
+
+// Removes every volume no container uses (and matching `filter`: label=,
+// until=); their names.
+Result<std::vector<std::string>> prune_volumes(EngineDb& db, const Paths& paths, const VolumeFilter& filter = {});
+
+// Mounts a volume made with type/device options on its _data (no-op for a
+// plain directory or one already mounted).
+Result<> mount_volume(const VolumeRecord& volume);
+
+// podman's `volume inspect` object: Name, Driver, Mountpoint, CreatedAt,
+// Labels, Scope, Options, MountCount, Anonymous (when it is).
+nlohmann::ordered_json volume_inspect_json(const VolumeInfo& info);
+
+}  // namespace berth::engine
