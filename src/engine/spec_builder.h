@@ -23,7 +23,8 @@
 //   a pod's shared ones by path.
 // - resources: --memory, --memory-swap, --cpus, --pids-limit, devices;
 //   rlimits from --ulimit (default nofile 1048576 capped at the hard limit
-//   berth itself has), no_new_privileges, oomScoreAdj 0, --sysctl, hostname,
+//   berth itself has), no_new_privileges, oomScoreAdj left out (inherited:
+//   lowering it needs CAP_SYS_RESOURCE), --sysctl (namespaced ones only), hostname,
 //   readonly root (--read-only), --init (catatonit as /run/berth-init, -- args).
 // - annotations: labels under "org.opencontainers.image." kept, berth's own.
 #pragma once
@@ -55,7 +56,7 @@ struct SpecInputs {
   SharedNamespaces namespaces;
   // Host paths of named and anonymous volumes, by container destination.
   std::map<std::string, std::string> volume_paths;
-  std::string cgroups_path;            // linux.cgroupsPath ("" = the default "berth/<id>" style)
+  std::string cgroups_path;            // linux.cgroupsPath ("" = "/berth/<id>", or "<--cgroup-parent>/<id>")
   std::string init_path = "/usr/bin/catatonit";  // --init's binary on the host
 };
 
