@@ -4,6 +4,8 @@
 
 #include "base/file.h"
 #include "engine/attach.h"
+#include "engine/db.h"
+#include "engine/paths.h"
 #include "monitor_fixture.h"
 
 namespace berth::engine::testing {
@@ -84,6 +86,49 @@ TEST_F(AttachTest, BadDetachKeysAndMissingMonitorAreErrors) {
   a = Attachment::connect(run_dir_, {});
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().what().find(run_dir_ + "/attach.sock"), std::string::npos) << a.error().what();
+}
+
+}  // namespace
+}  // namespace berth::engine::testing
+
+namespace berth::engine::testing {
+namespace {
+
+// `berth attach` finds the container in the database and relays through its monitor.
+TEST_F(AttachTest, BerthAttachVerb) {
+  Paths paths{dir_ + "/root", dir_ + "/runroot"};
+  ASSERT_TRUE(mkdir_p(paths.root));
+  auto db = EngineDb::open(paths.db());
+  ASSERT_TRUE(db) << db.error().what();
+  ContainerRecord c;
+  c.id = std::string(64, 'b');
+  c.name = "berth-test-attach";
+  c.state = ContainerState::running;
+  c.options.interactive = true;
+  ASSERT_TRUE(db->add_container(c));
+  ContainerRecord stopped = c;
+  stopped.id = std::string(64, 'c');
+  stopped.name = "berth-test-stopped";
+  stopped.state = ContainerState::stopped;
+  ASSERT_TRUE(db->add_container(stopped));
+  ASSERT_TRUE(mkdir_p(paths.run_dir(c.id)));
+  ASSERT_TRUE(mkdir_p(paths.userdata(c.id)));
+  MonitorSpec s = spec();
+  s.run_dir = paths.run_dir(c.id);
+  s.log_path = paths.log_file(c.id);
+  s.stdin_open = true;
+  run_dir_ = s.run_dir;
+  auto started = start("read x <&9; read l; echo got-$l; echo to-stderr >&2; exit 3", s);
+  ASSERT_TRUE(started) << started.error().what();
+  go();  // it waits for our line before printing anything
+  std::string berth = std::string(BERTH_BIN_DIR "/berth --root ") + paths.root + " --runroot " + paths.runroot;
+  auto r = sh("printf 'hi\\n' | " + berth + " attach berth-test-attach");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_EQ(r.out, "got-hi\nto-stderr\n");
+  wait_done();
+  r = sh(berth + " attach berth-test-stopped");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("container berth-test-stopped is not running"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 
 #include "base/file.h"
 #include "engine/logs.h"
+#include "engine/db.h"
 #include "engine/logs_line.h"
+#include "engine/paths.h"
 #include "test_util.h"
 
 namespace berth::engine {
@@ -242,6 +244,54 @@ TEST_F(LogsTest, FollowOfAnExitedContainerReturnsAtOnce) {
   o.follow = true;
   o.tail = 5;
   EXPECT_EQ(logs(o).first, "done\n");
+}
+
+}  // namespace
+}  // namespace berth::engine
+
+namespace berth::engine {
+namespace {
+
+using image::testing::sh;
+
+// `berth logs` finds the container in the database and reads its log.
+TEST_F(LogsTest, BerthLogsVerb) {
+  Paths paths{dir_ + "/root", dir_ + "/runroot"};
+  ASSERT_TRUE(mkdir_p(paths.root));
+  auto db = EngineDb::open(paths.db());
+  ASSERT_TRUE(db) << db.error().what();
+  ContainerRecord c;
+  c.id = std::string(64, 'a');
+  c.name = "berth-test-logs";
+  c.state = ContainerState::stopped;
+  ASSERT_TRUE(db->add_container(c));
+  ASSERT_TRUE(mkdir_p(paths.userdata(c.id)));
+  std::string text;
+  for (int i = 0; i < 5; ++i) text += entry(kT0 + i * kSec, i == 2, false, "v" + std::to_string(i));
+  spit(paths.log_file(c.id), text);
+  std::string berth = std::string(BERTH_BIN_DIR "/berth --root ") + paths.root + " --runroot " + paths.runroot;
+  auto r = sh("(" + berth + " logs berth-test-logs 2>/dev/null)");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "v0\nv1\nv3\nv4\n");
+  r = sh("(" + berth + " logs berth-test-logs 2>&1 >/dev/null)");
+  EXPECT_EQ(r.out, "v2\n");
+  r = sh(berth + " logs -n 2 -t " + c.id.substr(0, 12));
+  EXPECT_EQ(r.out, "2023-11-14T22:13:23.000000000Z v3\n2023-11-14T22:13:24.000000000Z v4\n");
+  r = sh(berth + " logs --since 1700000001 --until 2023-11-14T22:13:21Z berth-test-logs");
+  EXPECT_EQ(r.out, "v1\n");
+  // Follow of a stopped container prints what there is and returns.
+  r = sh("timeout 5 " + berth + " logs -f --tail 1 berth-test-logs");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "v4\n");
+  r = sh(berth + " logs --tail x berth-test-logs");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("--tail"), std::string::npos) << r.out;
+  r = sh(berth + " logs --since soon berth-test-logs");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("--since: bad time \"soon\""), std::string::npos) << r.out;
+  r = sh(berth + " logs nope");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("no such container: nope"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -46,5 +46,7 @@ void add_save(CLI::App& app, Globals& g);
 void add_load(CLI::App& app, Globals& g);
 void add_import(CLI::App& app, Globals& g);
 void add_system(CLI::App& app, Globals& g);
+void add_logs(CLI::App& app, Globals& g);
+void add_attach(CLI::App& app, Globals& g);
 
 }  // namespace berth::tool

@@ -34,6 +34,8 @@ constexpr AddVerb kVerbs[] = {
     add_load,
     add_import,
     add_system,
+    add_logs,
+    add_attach,
 };
 
 }  // namespace
