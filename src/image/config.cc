@@ -41,6 +41,17 @@ Result<> get_int(const toml::table& t, std::string_view parent, std::string_view
   return {};
 }
 
+Result<> get_int64(const toml::table& t, std::string_view parent, std::string_view key, int64_t& out, int64_t lo,
+                   int64_t hi) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  if (!n->is_integer()) return error("{}: must be an integer", key_path(parent, key));
+  int64_t v = *n->value<int64_t>();
+  if (v < lo || v > hi) return error("{}: must be between {} and {}", key_path(parent, key), lo, hi);
+  out = v;
+  return {};
+}
+
 Result<> get_strings(const toml::table& t, std::string_view parent, std::string_view key,
                      std::vector<std::string>& out) {
   const toml::node* n = t.get(key);
@@ -105,12 +116,16 @@ Result<Config> parse_config_toml(std::string_view text, std::string_view source)
     const toml::table* t = p->as_table();
     if (!t) return error("{}: pull: must be a table", source);
     BERTH_TRY(wrap(check_keys(*t, "pull", {"max-concurrent-downloads", "retries", "low-speed-timeout",
-                                           "certs-dir", "auth-file"})));
+                                           "certs-dir", "auth-file", "range-chunk-size", "range-min-size",
+                                           "max-connections-per-layer"})));
     BERTH_TRY(wrap(get_int(*t, "pull", "max-concurrent-downloads", c.max_concurrent_downloads, 1, 64)));
     BERTH_TRY(wrap(get_int(*t, "pull", "retries", c.retries, 0, 100)));
     BERTH_TRY(wrap(get_int(*t, "pull", "low-speed-timeout", c.low_speed_timeout, 1, 3600)));
     BERTH_TRY(wrap(get_string(*t, "pull", "certs-dir", c.certs_dir)));
     BERTH_TRY(wrap(get_string(*t, "pull", "auth-file", c.auth_file)));
+    BERTH_TRY(wrap(get_int64(*t, "pull", "range-chunk-size", c.range_chunk_size, 64 << 10, int64_t{1} << 30)));
+    BERTH_TRY(wrap(get_int64(*t, "pull", "range-min-size", c.range_min_size, 0, int64_t{1} << 50)));
+    BERTH_TRY(wrap(get_int(*t, "pull", "max-connections-per-layer", c.max_connections_per_layer, 1, 16)));
   }
   if (const toml::node* r = root.get("registry")) {
     const toml::array* list = r->as_array();

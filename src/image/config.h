@@ -8,6 +8,9 @@
 //   low-speed-timeout = 30            # seconds below 1 KiB/s = a hanging registry
 //   certs-dir = "/etc/berth/certs.d"  # <host:port>/{ca.crt,client.cert,client.key}
 //   auth-file = ""                    # default: podman's and docker's auth files
+//   range-min-size = 33554432         # a layer this big downloads in ranges...
+//   range-chunk-size = 8388608        # ...of this many bytes...
+//   max-connections-per-layer = 4     # ...over this many connections (1: one stream)
 //   [[registry]]
 //   location = "localhost:5000"
 //   insecure = true                   # plain HTTP / no TLS verification
@@ -47,6 +50,12 @@ struct Config {
   int max_concurrent_downloads = 3;
   int retries = 5;
   int low_speed_timeout = 30;
+  // Ranged download of one large layer (registry.h): layers of at least
+  // range_min_size bytes go in range_chunk_size pieces over up to
+  // max_connections_per_layer connections when the registry answers 206.
+  int64_t range_min_size = 32 << 20;
+  int64_t range_chunk_size = 8 << 20;
+  int max_connections_per_layer = 4;
   std::string certs_dir = std::string(kDefaultCertsDir);
   std::string auth_file;
 

@@ -149,7 +149,33 @@ Result<> IngestWriter::write_at(int64_t offset, std::span<const std::byte> data)
   return {};
 }
 
+Result<> IngestWriter::start_ranges() {
+  if (has_ranges_) return {};
+  std::vector<ByteRange> prefix;
+  if (offset_ > 0) prefix.push_back({0, offset_});
+  BERTH_TRY(write_file_atomic(dir_ + "/ranges", format_ranges(prefix), 0644));
+  ranges_ = std::move(prefix);
+  has_ranges_ = true;
+  return {};
+}
+
+Result<> IngestWriter::record_ranges(const std::vector<ByteRange>& set) {
+  if (::fdatasync(data_.get()) != 0) return sys_error(errno, "fsync \"{}/data\"", dir_);
+  BERTH_TRY(write_file_atomic(dir_ + "/ranges", format_ranges(set), 0644));
+  ranges_ = set;
+  has_ranges_ = true;
+  return {};
+}
+
+Result<UniqueFd> IngestWriter::open_reader() const { return open_file(dir_ + "/data", O_RDONLY); }
+
 Result<> IngestWriter::restart() {
+  if (has_ranges_) {
+    if (::unlink((dir_ + "/ranges").c_str()) != 0 && errno != ENOENT)
+      return sys_error(errno, "remove \"{}/ranges\"", dir_);
+    has_ranges_ = false;
+    ranges_.clear();
+  }
   if (::ftruncate(data_.get(), 0) != 0) return sys_error(errno, "truncate \"{}/data\"", dir_);
   offset_ = 0;
   hashed_ = 0;
@@ -268,6 +294,8 @@ Result<IngestWriter> ContentStore::begin(std::string_view key, const oci::Digest
   auto old = read_file(w.dir_ + "/expected");
   bool fresh = !old || *old != want;
   if (fresh) {
+    if (::unlink((w.dir_ + "/ranges").c_str()) != 0 && errno != ENOENT)
+      return sys_error(errno, "remove \"{}/ranges\"", w.dir_);
     BERTH_TRY(write_file_atomic(w.dir_ + "/ref", w.key_, 0644, Durability::volatile_));
     BERTH_TRY(write_file_atomic(w.dir_ + "/expected", want, 0644, Durability::volatile_));
   }
@@ -276,6 +304,16 @@ Result<IngestWriter> ContentStore::begin(std::string_view key, const oci::Digest
   if (::fstat(data.get(), &st) != 0) return sys_error(errno, "stat \"{}/data\"", w.dir_);
   w.data_ = std::move(data);
   w.offset_ = st.st_size;
+  if (auto ranges = read_file(w.dir_ + "/ranges"); ranges) {
+    // A ranged download's partial: trust only what its record says (a torn
+    // or foreign record counts as nothing written).
+    w.has_ranges_ = true;
+    auto parsed = size >= 0 ? parse_ranges(*ranges, std::min<int64_t>(size, st.st_size)) : std::nullopt;
+    if (parsed) w.ranges_ = std::move(*parsed);
+    w.offset_ = contiguous_prefix(w.ranges_);
+  } else if (ranges.error().code() != ENOENT) {
+    return std::unexpected(std::move(ranges).error());
+  }
   if (size >= 0 && w.offset_ > size) BERTH_TRY(w.restart());
   BERTH_TRY_ASSIGN(h, Hasher::create(expected.algorithm));
   w.hasher_ = std::make_unique<Hasher>(std::move(h));

@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "image/byte_ranges.h"
 #include "oci/digest.h"
 
 namespace berth::image {
@@ -47,6 +48,13 @@ class ContentStore;
 // A resumable download of one blob. It holds an exclusive lock on its ingest
 // directory, so two pulls of the same blob never write the same file: the
 // second waits and then finds the blob committed.
+//
+// A ranged download (several connections writing pieces with write_at) keeps
+// a "ranges" record next to the data: the byte ranges known written, each
+// fsynced before it is recorded. While the record exists the data file's
+// length means nothing (it may be sparse) and offset() is the record's
+// contiguous prefix. The record is only a hint for resuming: commit()
+// verifies the whole blob by size and digest regardless.
 class IngestWriter {
  public:
   IngestWriter(IngestWriter&&) noexcept = default;
@@ -71,6 +79,16 @@ class IngestWriter {
   Result<> restart();
   // Sets the logical length after write_at()s filled [0, length).
   void set_offset(int64_t length) { offset_ = length; }
+  // The recorded ranges (empty when the ingest has no record).
+  const std::vector<ByteRange>& written_ranges() const { return ranges_; }
+  // Starts the record (holding [0, offset())) before the first write_at;
+  // a no-op when it exists.
+  Result<> start_ranges();
+  // Makes `set` the record: fdatasync of the data, then an atomic rewrite.
+  // Not thread-safe: callers writing from several threads serialise it.
+  Result<> record_ranges(const std::vector<ByteRange>& set);
+  // A read-only fd of the data file (a reader streaming the download).
+  Result<UniqueFd> open_reader() const;
   // fsync, verify size and digest, rename into blobs/. A mismatch deletes
   // the partial and returns an error naming the digest.
   Result<> commit();
@@ -90,6 +108,8 @@ class IngestWriter {
   int64_t offset_ = 0;
   int64_t hashed_ = 0;
   bool committed_ = false;
+  bool has_ranges_ = false;
+  std::vector<ByteRange> ranges_;
   UniqueFd lock_;
   UniqueFd data_;
   std::unique_ptr<Hasher> hasher_;

@@ -10,6 +10,7 @@
 #include "image/byte_source.h"
 #include "image/content_store.h"
 #include "image/decompress.h"
+#include "image/ingest_source.h"
 #include "image/metadata.h"
 #include "image/snapshots.h"
 #include "image/store.h"
@@ -43,23 +44,24 @@ class Puller {
     options_.progress(e);
   }
 
+  void emit_progress(const oci::Digest& d, int64_t done, int64_t total) {
+    emit({PullEvent::Kind::layer_progress, d, done, total, {}});
+  }
+
   // Fetches (or finds) a blob and commits it to the content store.
   Result<> fetch(const oci::Descriptor& d) {
     if (content_.has(d.digest)) return {};
     BERTH_TRY_ASSIGN(w, content_.begin(repository_ + "@" + d.digest.str(), d.digest, d.size));
     if (w.already_committed()) return {};
-    int64_t before = w.offset();
-    if (before > 0) log::debug("blob {}: resuming at {} of {} bytes", d.digest, before, d.size);
-    auto r = client_.fetch_blob(repository_, d, w, [&](int64_t done, int64_t total) {
-      emit({PullEvent::Kind::layer_progress, d.digest, done, total, {}});
-    });
-    if (!r) return r;
-    downloaded_ += w.offset() - before;
+    if (w.offset() > 0) log::debug("blob {}: resuming at {} of {} bytes", d.digest, w.offset(), d.size);
+    BERTH_TRY_ASSIGN(got, client_.fetch_blob(repository_, d, w, [&](int64_t done, int64_t total) {
+      emit_progress(d.digest, done, total);
+    }));
+    downloaded_ += got;
     return w.commit();
   }
 
-  // Unpacks a committed layer blob into the snapshot of its chain ID,
-  // checking the diff ID.
+  // Unpacks a committed layer blob into the snapshot of its chain ID.
   Result<> unpack(LayerPlan& layer) {
     if (snapshots_.has(layer.chain_id)) return {};
     BERTH_TRY_ASSIGN(prepared, snapshots_.prepare());
@@ -67,13 +69,59 @@ class Puller {
       BERTH_TRY_ASSIGN(compression, compression_for(layer.blob.media_type));
       BERTH_TRY_ASSIGN(fd, content_.open_blob(layer.blob.digest));
       FdSource source(std::move(fd), content_.path(layer.blob.digest));
-      auto stats = unpack_layer(source, compression, prepared.fs());
-      if (!stats) return std::unexpected(std::move(stats.error()).context(fmt::format("unpack layer {}", layer.blob.digest)));
-      if (stats->diff_id != layer.diff_id)
-        return error("layer {}: diff ID mismatch: the config says {}, the layer's tar hashes to {}",
-                     layer.blob.digest, layer.diff_id, stats->diff_id);
-      layer.unpacked_size = static_cast<int64_t>(stats->bytes);
+      BERTH_TRY(unpack_into(layer, source, compression, prepared));
     }
+    return commit_snapshot(layer, std::move(prepared));
+  }
+
+  // Downloads a layer and unpacks it at the same time: the unpacker streams
+  // the ingest file as far as the download has written it (IngestSource).
+  // The blob is committed (size and digest verified) before the snapshot, so
+  // a blob that fails verification discards the snapshot, even one whose tar
+  // unpacked cleanly, and the error names the blob's digest; a download error
+  // is reported before whatever the unpacker made of the bad bytes.
+  Result<> fetch_and_unpack(LayerPlan& layer) {
+    const oci::Descriptor& d = layer.blob;
+    BERTH_TRY_ASSIGN(compression, compression_for(d.media_type));
+    BERTH_TRY_ASSIGN(w, content_.begin(repository_ + "@" + d.digest.str(), d.digest, d.size));
+    if (w.already_committed()) return unpack(layer);
+    if (w.offset() > 0) log::debug("blob {}: resuming at {} of {} bytes", d.digest, w.offset(), d.size);
+    BERTH_TRY_ASSIGN(reader, w.open_reader());
+    IngestSource source(std::move(reader), fmt::format("download of {}", d.digest), d.size);
+    Result<> fetched;
+    {
+      std::jthread download([&] {
+        auto got = client_.fetch_blob(
+            repository_, d, w, [&](int64_t done, int64_t total) { emit_progress(d.digest, done, total); },
+            [&](int64_t prefix) { source.advance(prefix); });
+        if (got) downloaded_ += *got;
+        // The end of the stream for the unpacker; the commit's hashing and
+        // fsync overlap its last entries.
+        source.finish(got ? std::nullopt : std::optional<Error>(got.error()));
+        fetched = got ? w.commit() : Result<>(std::unexpected(std::move(got).error()));
+      });
+      auto prepared = snapshots_.prepare();
+      Result<> unpacked = prepared ? unpack_into(layer, source, compression, *prepared)
+                                   : Result<>(std::unexpected(prepared.error()));
+      download.join();
+      if (!fetched) return fetched;
+      emit({PullEvent::Kind::layer_downloaded, d.digest, d.size, d.size, {}});
+      if (!unpacked) return unpacked;
+      return commit_snapshot(layer, std::move(*prepared));
+    }
+  }
+
+  Result<> unpack_into(LayerPlan& layer, ByteSource& source, Compression compression, PreparedSnapshot& prepared) {
+    auto stats = unpack_layer(source, compression, prepared.fs());
+    if (!stats) return std::unexpected(std::move(stats.error()).context(fmt::format("unpack layer {}", layer.blob.digest)));
+    if (stats->diff_id != layer.diff_id)
+      return error("layer {}: diff ID mismatch: the config says {}, the layer's tar hashes to {}", layer.blob.digest,
+                   layer.diff_id, stats->diff_id);
+    layer.unpacked_size = static_cast<int64_t>(stats->bytes);
+    return {};
+  }
+
+  Result<> commit_snapshot(LayerPlan& layer, PreparedSnapshot&& prepared) {
     BERTH_TRY(snapshots_.commit(std::move(prepared), layer.chain_id));
     return store_.record_snapshot(layer.chain_id.str(), layer.parent.empty() ? std::string() : layer.parent.str(),
                                   layer.unpacked_size);
@@ -120,11 +168,14 @@ class Puller {
     }
     if (layer.foreign) {
       log::warn("layer {}: foreign layer ({}) skipped", layer.blob.digest, layer.blob.media_type);
+      BERTH_TRY(unpack(layer));
+    } else if (!have_blob && !have_snapshot) {
+      BERTH_TRY(fetch_and_unpack(layer));
     } else {
       BERTH_TRY(fetch(layer.blob));
       emit({PullEvent::Kind::layer_downloaded, layer.blob.digest, layer.blob.size, layer.blob.size, {}});
+      BERTH_TRY(unpack(layer));
     }
-    BERTH_TRY(unpack(layer));
     emit({PullEvent::Kind::layer_unpacked, layer.blob.digest, layer.blob.size, layer.blob.size, {}});
     return {};
   }

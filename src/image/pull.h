@@ -1,6 +1,8 @@
 // berth pull: reference -> registry -> content store -> snapshots -> an image
-// in the metadata. Layers download in parallel; each is unpacked into its
-// snapshot as soon as it is in the store, while the others still download.
+// in the metadata. Layers download in parallel, a large one in ranges over
+// several connections (registry.h); each is unpacked into its snapshot while
+// it downloads (the unpacker streams the written prefix of the ingest file),
+// and its snapshot is committed only after the blob is verified and stored.
 // Every blob is verified before it is visible (content_store.h), every
 // unpacked layer against the config's rootfs.diff_ids. A failed or killed
 // pull leaves nothing half-made: partial blobs wait in the ingest area for

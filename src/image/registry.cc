@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -53,20 +55,6 @@ struct Share {
   ~Share() { curl_share_cleanup(sh); }
 };
 
-struct HttpRequest {
-  std::string method = "GET";
-  std::string url;
-  std::vector<std::string> headers;
-  std::string body;                   // PUT/PATCH/POST from memory
-  const UniqueFd* upload_fd = nullptr;  // ... or from a file range
-  int64_t upload_offset = 0;
-  int64_t upload_length = 0;
-  // Receives the body of a 2xx answer; other bodies are kept for the error.
-  std::function<Result<>(long status, std::span<const std::byte>)> sink;
-  int64_t max_body = oci::kMaxManifestSize;
-  bool head = false;
-};
-
 struct HttpResponse {
   long status = 0;
   std::multimap<std::string, std::string> headers;  // lowercased names
@@ -77,6 +65,22 @@ struct HttpResponse {
     return it == headers.end() ? std::string() : it->second;
   }
 };
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;
+  std::string body;                   // PUT/PATCH/POST from memory
+  const UniqueFd* upload_fd = nullptr;  // ... or from a file range
+  int64_t upload_offset = 0;
+  int64_t upload_length = 0;
+  // Receives the body of a 2xx answer (with the response's status and
+  // headers); other bodies are kept for the error.
+  std::function<Result<>(const HttpResponse&, long status, std::span<const std::byte>)> sink;
+  int64_t max_body = oci::kMaxManifestSize;
+  bool head = false;
+};
+
 
 struct Transfer {
   HttpRequest* req;
@@ -112,7 +116,7 @@ size_t on_body(char* data, size_t size, size_t n, void* p) {
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (t->req->sink && status >= 200 && status < 300) {
-    auto r = t->req->sink(status, std::as_bytes(std::span(data, len)));
+    auto r = t->req->sink(*t->resp, status, std::as_bytes(std::span(data, len)));
     if (!r) {
       t->sink_error = std::move(r).error();
       return 0;  // aborts the transfer
@@ -484,6 +488,202 @@ struct RegistryClient::Impl {
         fmt::format("{}: gave up after {} attempt{}", registry, retries + 1, retries == 0 ? "" : "s")));
   }
 
+  // One stream from writer.offset() to the end (HTTP Range when resuming).
+  Result<int64_t> fetch_sequential(Remote& ep, const std::string& repository, const oci::Descriptor& d,
+                                   IngestWriter& writer, const BlobProgress& progress, const BlobPrefix& prefix) {
+    int64_t fetched = 0;
+    if (prefix) prefix(writer.offset());
+    for (int round = 0; round < 3; ++round) {
+      if (writer.offset() == d.size) return fetched;
+      int64_t start = 0;
+      bool restarted = false;
+      BERTH_TRY_ASSIGN(resp, send(ep, pull_scope(repository), [&](HttpRequest& req) -> Result<> {
+        start = writer.offset();
+        restarted = false;
+        req.url = fmt::format("{}/v2/{}/blobs/{}", base(ep), repository, d.digest);
+        if (start > 0) req.headers.push_back(fmt::format("Range: bytes={}-", start));
+        req.sink = [&](const HttpResponse&, long status, std::span<const std::byte> data) -> Result<> {
+          // A 200 to a ranged request is the whole blob again.
+          if (status == 200 && start > 0 && !restarted) {
+            BERTH_TRY(writer.restart());
+            restarted = true;
+            if (prefix) prefix(0);
+          }
+          BERTH_TRY(writer.write(data));
+          fetched += std::ssize(data);
+          if (prefix) prefix(writer.offset());
+          if (progress) progress(writer.offset(), d.size);
+          return {};
+        };
+        return {};
+      }));
+      if (resp.status == 416) {  // nothing after our offset: start over
+        BERTH_TRY(writer.restart());
+        if (prefix) prefix(0);
+        continue;
+      }
+      if (resp.status == 404) return error("blob {} not found in {}/{}", d.digest, registry, repository);
+      if (resp.status != 200 && resp.status != 206) return error("blob {}: {}", d.digest, registry_error_text(resp));
+      if (writer.offset() != d.size)
+        return error("blob {}: size mismatch: the registry sent {} bytes, expected {}", d.digest, writer.offset(),
+                     d.size);
+      return fetched;
+    }
+    return error("blob {}: the registry refuses the byte range", d.digest);
+  }
+
+  // The pieces of a blob missing from the ingest, fetched over several
+  // connections with Range requests and written in place. The first request
+  // probes: a 206 lets the other connections start; a 200 (no range support)
+  // ends the ranged attempt (nullopt: fetch in one stream instead). Pieces go
+  // out in order, so the written prefix a streaming unpacker reads grows
+  // steadily. Each finished piece, and the written part of a failed one, is
+  // recorded in the ingest's ranges record for the next pull to resume.
+  Result<std::optional<int64_t>> fetch_ranged(Remote& ep, const std::string& repository, const oci::Descriptor& d,
+                                              IngestWriter& writer, const BlobProgress& progress,
+                                              const BlobPrefix& prefix) {
+    const Config& cfg = options.config;
+    BERTH_TRY(writer.start_ranges());
+    std::vector<ByteRange> done = writer.written_ranges();
+    if (writer.offset() > 0) add_range(done, {0, writer.offset()});
+    struct Piece {
+      ByteRange range;
+      int64_t pos;  // next byte to write
+      bool active = false;
+    };
+    std::vector<Piece> pieces;
+    for (const auto& r : missing_ranges(done, d.size, cfg.range_chunk_size)) pieces.push_back({r, r.start});
+    std::mutex mu;  // everything below
+    std::condition_variable cv;
+    enum class Mode { probing, ranges, whole } mode = Mode::probing;
+    size_t next = 0;
+    std::optional<Error> failed;
+    int64_t fetched = 0, last_prefix = -1;
+    std::mutex record_mu;  // the ranges record, written outside `mu`
+    if (prefix) prefix(contiguous_prefix(done));
+
+    // Under `mu`: the written prefix and byte count, counting pieces in flight.
+    auto written = [&] {
+      std::vector<ByteRange> all = done;
+      for (const auto& p : pieces)
+        if (p.active && p.pos > p.range.start) all.push_back({p.range.start, p.pos});
+      all = merge_ranges(std::move(all));
+      return std::pair{contiguous_prefix(all), covered_bytes(all)};
+    };
+    auto record = [&](std::vector<ByteRange> set) -> Result<> {
+      std::lock_guard lock(record_mu);
+      return writer.record_ranges(set);
+    };
+    // One piece, with send()'s retries resuming it where it stopped.
+    auto fetch_piece = [&](Piece& piece) -> Result<> {
+      BERTH_TRY_ASSIGN(resp, send(ep, pull_scope(repository), [&](HttpRequest& req) -> Result<> {
+        req.url = fmt::format("{}/v2/{}/blobs/{}", base(ep), repository, d.digest);
+        req.headers.push_back(fmt::format("Range: bytes={}-{}", piece.pos, piece.range.end - 1));
+        bool first = true;
+        req.sink = [&, first](const HttpResponse& r, long status, std::span<const std::byte> data) mutable -> Result<> {
+          if (first) {
+            first = false;
+            if (status != 206) {
+              std::lock_guard lock(mu);
+              if (mode == Mode::probing) {
+                mode = Mode::whole;
+                cv.notify_all();
+                return error("blob {}: no range support", d.digest);  // ends this request
+              }
+              return error("blob {}: the registry answered {} to a range request after answering 206", d.digest,
+                           status);
+            }
+            // "bytes first-last/total": it must be the piece asked for.
+            std::string cr = r.header("content-range");
+            int64_t first_byte = -1, total = -1;
+            if (std::sscanf(cr.c_str(), "bytes %ld-%*d/%ld", &first_byte, &total) < 1 || first_byte != piece.pos ||
+                (total >= 0 && total != d.size))
+              return error("blob {}: asked for bytes {}-{} of {}, the registry answered \"{}\"", d.digest, piece.pos,
+                           piece.range.end - 1, d.size, cr);
+            std::lock_guard lock(mu);
+            if (mode == Mode::probing) {
+              mode = Mode::ranges;
+              cv.notify_all();
+            }
+          }
+          if (piece.pos + std::ssize(data) > piece.range.end)
+            return error("blob {}: more data than the {} bytes asked for at {}", d.digest,
+                         piece.range.end - piece.range.start, piece.range.start);
+          BERTH_TRY(writer.write_at(piece.pos, data));
+          int64_t now_prefix = 0, covered = 0;
+          {
+            std::lock_guard lock(mu);
+            if (failed) return error("blob {}: stopped (another connection failed)", d.digest);
+            piece.pos += std::ssize(data);
+            fetched += std::ssize(data);
+            std::tie(now_prefix, covered) = written();
+            if (now_prefix == last_prefix) now_prefix = -1;
+            else last_prefix = now_prefix;
+          }
+          if (prefix && now_prefix >= 0) prefix(now_prefix);
+          if (progress) progress(covered, d.size);
+          return {};
+        };
+        return {};
+      }));
+      if (resp.status == 404) return error("blob {} not found in {}/{}", d.digest, registry, repository);
+      if (resp.status == 416)
+        return error("blob {}: the registry refuses bytes {}-{} (is the blob shorter than {} bytes?)", d.digest,
+                     piece.pos, piece.range.end - 1, d.size);
+      if (resp.status != 206) return error("blob {}: {}", d.digest, registry_error_text(resp));
+      if (piece.pos != piece.range.end)
+        return error("blob {}: size mismatch: the registry sent {} of the {} bytes asked for at {}", d.digest,
+                     piece.pos - piece.range.start, piece.range.end - piece.range.start, piece.range.start);
+      return {};
+    };
+    auto worker = [&](bool prober) {
+      for (;;) {
+        Piece* piece = nullptr;
+        {
+          std::unique_lock lock(mu);
+          if (!prober) cv.wait(lock, [&] { return mode != Mode::probing || failed; });
+          if (failed || mode == Mode::whole || next == pieces.size()) return;
+          piece = &pieces[next++];
+          piece->active = true;
+        }
+        prober = false;
+        auto r = fetch_piece(*piece);
+        std::vector<ByteRange> snapshot;
+        {
+          std::lock_guard lock(mu);
+          piece->active = false;
+          if (piece->pos > piece->range.start) add_range(done, {piece->range.start, piece->pos});
+          snapshot = done;
+          if (!r && mode != Mode::whole && !failed) failed = std::move(r).error();
+          if (!r) cv.notify_all();
+        }
+        if (piece->pos > piece->range.start) {
+          auto rec = record(std::move(snapshot));
+          if (!rec) {
+            std::lock_guard lock(mu);
+            if (!failed) failed = std::move(rec).error();
+            cv.notify_all();
+          }
+        }
+        if (!r) return;
+      }
+    };
+    if (!pieces.empty()) {
+      int n = std::max(1, std::min<int>(cfg.max_connections_per_layer, static_cast<int>(pieces.size())));
+      std::vector<std::thread> threads;
+      for (int i = 1; i < n; ++i) threads.emplace_back(worker, false);
+      worker(true);
+      for (auto& t : threads) t.join();
+    }
+    if (failed) return std::unexpected(std::move(*failed));
+    if (mode == Mode::whole) return std::optional<int64_t>();
+    if (contiguous_prefix(done) != d.size)
+      return error("blob {}: ranged download ended with {} of {} bytes", d.digest, covered_bytes(done), d.size);
+    writer.set_offset(d.size);
+    if (prefix) prefix(d.size);
+    return std::optional<int64_t>(fetched);
+  }
+
   static std::vector<std::string> pull_scope(const std::string& repo) { return {"repository:" + repo + ":pull"}; }
   static std::vector<std::string> push_scope(const std::string& repo) { return {"repository:" + repo + ":pull,push"}; }
 
@@ -623,47 +823,20 @@ Result<std::string> RegistryClient::get_blob(const std::string& repository, cons
   });
 }
 
-Result<> RegistryClient::fetch_blob(const std::string& repository, const oci::Descriptor& d, IngestWriter& writer,
-                                    const BlobProgress& progress) {
+Result<int64_t> RegistryClient::fetch_blob(const std::string& repository, const oci::Descriptor& d,
+                                           IngestWriter& writer, const BlobProgress& progress,
+                                           const BlobPrefix& prefix) {
   Impl& m = *impl_;
-  auto done = m.on_pull_endpoints<std::monostate>([&](Remote& ep) -> Result<std::monostate> {
-    for (int round = 0; round < 3; ++round) {
-      if (writer.offset() == d.size) return std::monostate{};
-      int64_t start = 0;
-      bool restarted = false;
-      BERTH_TRY_ASSIGN(resp, m.send(ep, Impl::pull_scope(repository), [&](HttpRequest& req) -> Result<> {
-        start = writer.offset();
-        restarted = false;
-        req.url = fmt::format("{}/v2/{}/blobs/{}", m.base(ep), repository, d.digest);
-        if (start > 0) req.headers.push_back(fmt::format("Range: bytes={}-", start));
-        req.sink = [&](long status, std::span<const std::byte> data) -> Result<> {
-          // A 200 to a ranged request is the whole blob again.
-          if (status == 200 && start > 0 && !restarted) {
-            BERTH_TRY(writer.restart());
-            restarted = true;
-          }
-          BERTH_TRY(writer.write(data));
-          if (progress) progress(writer.offset(), d.size);
-          return {};
-        };
-        return {};
-      }));
-      if (resp.status == 416) {  // nothing after our offset: start over
-        BERTH_TRY(writer.restart());
-        continue;
-      }
-      if (resp.status == 404) return error("blob {} not found in {}/{}", d.digest, m.registry, repository);
-      if (resp.status != 200 && resp.status != 206)
-        return error("blob {}: {}", d.digest, registry_error_text(resp));
-      if (writer.offset() != d.size)
-        return error("blob {}: size mismatch: the registry sent {} bytes, expected {}", d.digest, writer.offset(),
-                     d.size);
-      return std::monostate{};
+  const Config& cfg = m.options.config;
+  bool ranged = cfg.max_connections_per_layer > 1 && d.size >= cfg.range_min_size && d.size > cfg.range_chunk_size;
+  return m.on_pull_endpoints<int64_t>([&](Remote& ep) -> Result<int64_t> {
+    if (ranged) {
+      BERTH_TRY_ASSIGN(got, m.fetch_ranged(ep, repository, d, writer, progress, prefix));
+      if (got) return *got;
+      log::debug("blob {}: {} answers ranges with the whole blob: one stream", d.digest, ep.host);
     }
-    return error("blob {}: the registry refuses the byte range", d.digest);
+    return m.fetch_sequential(ep, repository, d, writer, progress, prefix);
   });
-  if (!done) return std::unexpected(std::move(done).error());
-  return {};
 }
 
 Result<bool> RegistryClient::blob_exists(const std::string& repository, const oci::Digest& d) {

@@ -6,7 +6,8 @@
 // for insecure registries. Pull requests go to the configured mirrors first.
 // Transient failures (5xx, 429, connection reset, timeouts, a registry too
 // slow for the low-speed limit) are retried with backoff; a blob download
-// resumes from what its ingest already has (HTTP Range).
+// resumes from what its ingest already has (HTTP Range). A large blob comes
+// in ranges over several connections (config.h's range-* keys).
 #pragma once
 
 #include <atomic>
@@ -44,6 +45,9 @@ struct FetchedManifest {
 
 // Bytes of one blob arriving (for progress bars): called from download threads.
 using BlobProgress = std::function<void(int64_t done, int64_t total)>;
+// The contiguous prefix [0, n) of a blob written to its ingest so far (for a
+// reader streaming the download); it may drop to 0 when the download restarts.
+using BlobPrefix = std::function<void(int64_t n)>;
 
 class RegistryClient {
  public:
@@ -64,10 +68,14 @@ class RegistryClient {
   Result<FetchedManifest> get_manifest(const std::string& repository, const std::string& reference);
   // A small blob (config) read whole and verified.
   Result<std::string> get_blob(const std::string& repository, const oci::Descriptor& d, int64_t max_size);
-  // Downloads a blob into `writer` (resuming at writer.offset()), retrying
-  // transient failures; the caller commits.
-  Result<> fetch_blob(const std::string& repository, const oci::Descriptor& d, IngestWriter& writer,
-                      const BlobProgress& progress);
+  // Downloads a blob into `writer`, retrying transient failures, and
+  // returns the bytes received; the caller commits. A blob of at least
+  // config.range_min_size bytes goes in ranges over several connections when
+  // the registry answers 206 (resuming only the ranges the ingest lacks);
+  // others, and registries without range support, in one stream resuming at
+  // writer.offset().
+  Result<int64_t> fetch_blob(const std::string& repository, const oci::Descriptor& d, IngestWriter& writer,
+                             const BlobProgress& progress, const BlobPrefix& prefix = {});
 
   // --- push
   Result<bool> blob_exists(const std::string& repository, const oci::Digest& d);

@@ -12,27 +12,81 @@ with a matching Content-Length), reset (a TCP reset half-way through the
 layer), hang (half the layer, then silence), wrong-size (the manifest claims a
 bigger layer), unknown-media-type, invalid-json, huge-manifest, flaky (503 for
 the first two layer GETs), slow (the layer at ~200 kB/s, for kill -9 tests),
+recompressed (the layer's tar recompressed and padded to the same size: a
+valid gzip of the right tar with the wrong digest), big (a synthetic image of
+one ~4 MiB layer instead, served with HTTP Range support; its layer's
+"digest size" is written to PORTFILE.layer), big-no-ranges (the same, ignoring
+Range), big-reset (the same; every range request starting in the second half
+of the layer is reset after half its bytes), big-slow (the same at ~2 MB/s),
 token (bearer-token auth: /token on the same server hands a token for
 Basic berth-test:s3cret, or for a POST of the OAuth2 refresh-token grant with
 the refresh token "berth-test-refresh" (docker's identitytoken), and every
 /v2/ request needs it).
 """
-import base64, hashlib, http.server, urllib.parse, json, os, socket, socketserver, struct, sys, threading, time
+import base64, gzip, hashlib, http.server, io, random, tarfile, urllib.parse, json, os, socket, socketserver, struct, sys, threading, time
 
 layout, mode, portfile, logfile = sys.argv[1:5]
 REPO = "fixtures/busybox"
 
 
+extra_blobs = {}
+
+
 def blob(d):
+    if d in extra_blobs:
+        return extra_blobs[d]
     with open(os.path.join(layout, "blobs", "sha256", d.split(":", 1)[1]), "rb") as f:
         return f.read()
 
 
-index = json.load(open(os.path.join(layout, "index.json")))
-manifest_desc = index["manifests"][0]
-manifest = json.loads(blob(manifest_desc["digest"]))
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def big_image():
+    """One layer: a tar of 4 MiB of (seeded) random bytes, gzip level 1."""
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w", format=tarfile.PAX_FORMAT) as t:
+        data = random.Random(7).randbytes(4 << 20)
+        info = tarfile.TarInfo("big/data.bin")
+        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        t.addfile(info, io.BytesIO(data))
+    raw = tar.getvalue()
+    layer = gzip.compress(raw, compresslevel=1, mtime=0)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}}).encode()
+    extra_blobs[sha(config)] = config
+    extra_blobs[sha(layer)] = layer
+    return {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config),
+                       "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(layer),
+                        "size": len(layer)}]}
+
+
+def recompressed(layer):
+    """The same tar at another gzip level, padded to the original size with an
+    empty gzip member whose FEXTRA field takes up the difference."""
+    raw = gzip.decompress(layer)
+    body = gzip.compress(raw, compresslevel=9, mtime=0)
+    pad = len(layer) - len(body) - 26
+    assert 0 <= pad <= 65000, pad
+    member = (b"\x1f\x8b\x08\x04" + b"\x00" * 4 + b"\x00\xff" + struct.pack("<H", pad + 4) + b"Bp"
+              + struct.pack("<H", pad) + b"\x00" * pad + b"\x03\x00" + b"\x00" * 8)
+    out = body + member
+    assert len(out) == len(layer) and gzip.decompress(out) == raw
+    return out
+
+
+if mode.startswith("big"):
+    manifest = big_image()
+else:
+    index = json.load(open(os.path.join(layout, "index.json")))
+    manifest = json.loads(blob(index["manifests"][0]["digest"]))
 layer_digest = manifest["layers"][0]["digest"]
 layer = blob(layer_digest)
+with open(portfile + ".layer", "w") as f:
+    f.write(f"{layer_digest} {len(layer)}")
 
 if mode == "wrong-size":
     manifest["layers"][0]["size"] += 10
@@ -161,23 +215,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = bytes(data)
         if mode == "short-body":
             data = layer[: len(layer) // 2]
+        if mode == "recompressed":
+            data = recompressed(layer)
         if mode == "flaky" and n <= 2:
             return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}')
-        start = 0
+        start, end, ranged = 0, len(data), False
         rng = self.headers.get("Range", "")
-        if rng.startswith("bytes=") and mode in ("ok", "slow", "flaky"):
-            start = int(rng[6:].split("-")[0])
-        body = data[start:]
-        self.send_response(206 if start else 200)
+        if rng.startswith("bytes=") and mode in ("ok", "slow", "flaky", "big", "big-reset", "big-slow"):
+            first, _, last = rng[6:].partition("-")
+            start, ranged = int(first), True
+            if last:
+                end = min(end, int(last) + 1)
+        body = data[start:end]
+        self.send_response(206 if ranged else 200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
-        if start:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Accept-Ranges", "bytes")
+        if ranged:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
         self.end_headers()
         if self.command == "HEAD":
             return
         half = len(body) // 2
-        if mode == "reset":
+        if mode == "reset" or (mode == "big-reset" and ranged and start >= len(data) // 2):
             self.wfile.write(body[:half])
             self.wfile.flush()
             # SO_LINGER 0 + close = RST. detach(): the handler's buffered
@@ -191,11 +251,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             return
-        if mode == "slow":
-            for i in range(0, len(body), 4096):
-                self.wfile.write(body[i:i + 4096])
+        if mode in ("slow", "big-slow"):
+            step = 4096 if mode == "slow" else 65536
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
                 self.wfile.flush()
-                time.sleep(0.02)
+                time.sleep(0.02 if mode == "slow" else 0.03)
             return
         self.wfile.write(body)
 

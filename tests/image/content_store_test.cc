@@ -136,6 +136,63 @@ TEST(ContentStore, RangedWritesCommit) {
   EXPECT_EQ(*cs->read_blob(d, 100), data);
 }
 
+TEST(ByteRanges, MergeMissingPrefixAndRecord) {
+  auto set = merge_ranges({{10, 20}, {0, 5}, {5, 8}, {19, 30}, {40, 40}});
+  EXPECT_EQ(set, (std::vector<ByteRange>{{0, 8}, {10, 30}}));
+  EXPECT_EQ(contiguous_prefix(set), 8);
+  EXPECT_EQ(covered_bytes(set), 28);
+  EXPECT_EQ(missing_ranges(set, 50), (std::vector<ByteRange>{{8, 10}, {30, 50}}));
+  EXPECT_EQ(missing_ranges(set, 50, 8), (std::vector<ByteRange>{{8, 10}, {30, 38}, {38, 46}, {46, 50}}));
+  EXPECT_EQ(missing_ranges({}, 5, 2), (std::vector<ByteRange>{{0, 2}, {2, 4}, {4, 5}}));
+  add_range(set, {8, 10});
+  EXPECT_EQ(set, (std::vector<ByteRange>{{0, 30}}));
+  EXPECT_EQ(parse_ranges(format_ranges({{0, 8}, {10, 30}}), 30), (std::vector<ByteRange>{{0, 8}, {10, 30}}));
+  EXPECT_FALSE(parse_ranges("0 8\n10 31\n", 30));  // beyond the blob
+  EXPECT_FALSE(parse_ranges("0 8\n10 2", 30));      // torn
+  EXPECT_FALSE(parse_ranges("0 x\n", 30));
+  EXPECT_EQ(parse_ranges("", 30), std::vector<ByteRange>{});
+}
+
+// A ranged download's partial: only the recorded ranges count when it
+// resumes (its data file is sparse; its length means nothing).
+TEST(ContentStore, RangesRecordSurvivesAndBoundsResume) {
+  TempRoot root("content");
+  auto cs = ContentStore::open(root / "content");
+  ASSERT_TRUE(cs);
+  std::string data(1000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  auto d = oci::sha256_digest(data);
+  auto bytes = [&](size_t from, size_t to) { return std::as_bytes(std::span(data.data() + from, to - from)); };
+  {
+    auto w = cs->begin("ranged", d, 1000);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->start_ranges());
+    ASSERT_TRUE(w->write_at(0, bytes(0, 300)));
+    ASSERT_TRUE(w->write_at(600, bytes(600, 1000)));  // the file is now 1000 bytes long
+    ASSERT_TRUE(w->record_ranges({{0, 300}}));
+    // [600, 1000) written but not recorded: a kill now loses it.
+  }
+  {
+    auto w = cs->begin("ranged", d, 1000);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->offset(), 300);
+    EXPECT_EQ(w->written_ranges(), (std::vector<ByteRange>{{0, 300}}));
+    // The sequential path may take over from the recorded prefix.
+    ASSERT_TRUE(w->write(bytes(300, 1000)));
+    ASSERT_TRUE(w->commit());
+  }
+  EXPECT_TRUE(cs->verify(d));
+  // A restart forgets the record.
+  auto d2 = oci::sha256_digest("xy");
+  auto w = cs->begin("other", d2, 2);
+  ASSERT_TRUE(w->start_ranges());
+  ASSERT_TRUE(w->record_ranges({{1, 2}}));
+  ASSERT_TRUE(w->restart());
+  EXPECT_TRUE(w->written_ranges().empty());
+  for (auto& e : std::filesystem::recursive_directory_iterator(root / "content/ingest"))
+    EXPECT_NE(e.path().filename(), "ranges") << e.path();
+}
+
 TEST(ContentStore, ConcurrentIngestOfSameBlobWaits) {
   TempRoot root("content");
   std::string data = "shared blob";

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "base/file.h"
+#include "image/byte_ranges.h"
 #include "image/content_store.h"
 #include "image/metadata.h"
 #include "image/pull.h"
@@ -109,6 +110,7 @@ class BadRegistry {
  public:
   explicit BadRegistry(const std::string& mode) : dir_("badreg") {
     std::string portfile = dir_ / "port";
+    portfile_ = portfile;
     log_ = dir_ / "requests.log";
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -125,10 +127,13 @@ class BadRegistry {
   }
   const std::string& addr() const { return addr_; }
   std::string requests() const { return slurp(log_); }
+  // "digest size" of the layer it serves.
+  std::string layer_info() const { return slurp(portfile_ + ".layer"); }
 
  private:
   TempRoot dir_;
   std::string log_;
+  std::string portfile_;
   std::string addr_;
   pid_t pid_ = -1;
 };
@@ -479,11 +484,16 @@ TEST_P(BadInput, ClearErrorNothingStoredNothingLost) {
   EXPECT_EQ(c.images(), 0u);
   std::error_code ec;
   EXPECT_TRUE(fs::is_empty(c.store() + "/snapshots/tmp", ec) || !fs::exists(c.store() + "/snapshots/tmp"));
+  for (auto& e : fs::directory_iterator(c.store() + "/snapshots", ec))
+    EXPECT_EQ(e.path().filename(), "tmp") << "a snapshot was committed: " << e.path();
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Registry, BadInput,
     ::testing::Values(BadCase{"bad-digest", "blob sha256:2c49e75f47db177f1ec551d2ac1eaaec33cc63c7eda840154a4d6da127f7d8e4: digest mismatch"},
+                      // A valid gzip of the right tar (the streaming unpack succeeds, the
+                      // diff ID matches) but not the blob the manifest names.
+                      BadCase{"recompressed", "blob sha256:2c49e75f47db177f1ec551d2ac1eaaec33cc63c7eda840154a4d6da127f7d8e4: digest mismatch"},
                       BadCase{"short-body", "size mismatch"}, BadCase{"wrong-size", "size mismatch"},
                       BadCase{"unknown-media-type", "unsupported layer media type \"application/x-berth-bogus\""},
                       BadCase{"invalid-json", "manifest: invalid JSON"},
@@ -598,17 +608,22 @@ TEST(RegistryResume, KillNineMidPullThenResume) {
               ref.c_str(), nullptr);
       _exit(127);
     }
-    // Wait until part of the layer is in the ingest area, then kill -9.
-    bool partial = false;
-    for (int i = 0; i < 200 && !partial; ++i) {
+    // Wait until part of the layer is in the ingest area and the unpack has
+    // begun on it (the layer streams: its first file appears in the snapshot
+    // being prepared long before the download ends), then kill -9.
+    bool partial = false, streaming = false;
+    for (int i = 0; i < 200 && !(partial && streaming); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       std::error_code ec;
       for (auto& e : fs::recursive_directory_iterator(c.store() + "/content/ingest", ec))
-        if (e.path().filename() == "data" && e.file_size() > 100000) partial = true;
+        if (e.path().filename() == "data" && e.file_size() > 100000 && e.file_size() < 1000000) partial = true;
+      for (auto& e : fs::recursive_directory_iterator(c.store() + "/snapshots/tmp", ec))
+        if (e.path().filename() == "busybox" && partial) streaming = true;
     }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     ASSERT_TRUE(partial) << "the slow pull never got going";
+    EXPECT_TRUE(streaming) << "nothing unpacked while the layer downloaded";
   }
   EXPECT_FALSE(c.has_blob(kLayer));
   EXPECT_EQ(c.images(), 0u);
@@ -620,6 +635,183 @@ TEST(RegistryResume, KillNineMidPullThenResume) {
   auto cs = ContentStore::open(c.store() + "/content");
   EXPECT_TRUE(cs->verify(*oci::parse_digest(kLayer)));
   EXPECT_TRUE(cs->list_ingests()->empty());
+}
+
+// --- one large layer in ranges over several connections
+
+const std::string kRangedPull =
+    "retries = 1\nlow-speed-timeout = 2\nrange-min-size = 1048576\nrange-chunk-size = 524288\n"
+    "max-connections-per-layer = 4\n";
+
+// The layer GETs in a bad_registry.py log, as [start, end) (a GET without
+// Range is the whole layer).
+std::vector<ByteRange> layer_requests(const std::string& log, const std::string& digest, int64_t size) {
+  std::vector<ByteRange> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("GET /v2/fixtures/busybox/blobs/" + digest + " ")) continue;
+    auto r = line.find("range=bytes=");
+    if (r == std::string::npos || line.size() == r + 12) {
+      out.push_back({0, size});
+      continue;
+    }
+    long long a = 0, b = -1;
+    int n = std::sscanf(line.c_str() + r + 12, "%lld-%lld", &a, &b);
+    out.push_back({a, n == 2 ? b + 1 : size});
+  }
+  return out;
+}
+
+struct BigLayer {
+  std::string digest;
+  int64_t size = 0;
+};
+
+BigLayer big_layer(const BadRegistry& reg) {
+  BigLayer l;
+  std::istringstream(reg.layer_info()) >> l.digest >> l.size;
+  return l;
+}
+
+int64_t requested_bytes(const std::vector<ByteRange>& rs) {
+  int64_t n = 0;
+  for (const auto& r : rs) n += r.end - r.start;
+  return n;
+}
+
+TEST(RegistryRanges, LargeLayerInRangesOverSeveralConnections) {
+  REQUIRE_FIXTURES();
+  BadRegistry reg("big");
+  BigLayer layer = big_layer(reg);
+  ASSERT_GT(layer.size, 4 << 20);
+  Client c("[[registry]]\nlocation = \"" + reg.addr() + "\"\ninsecure = true\n", kRangedPull);
+  auto r = c.berth("pull " + reg.addr() + "/fixtures/busybox:latest");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(c.has_blob(layer.digest));
+  auto reqs = layer_requests(reg.requests(), layer.digest, layer.size);
+  // Every piece once, 512 KiB each: nothing fetched twice.
+  EXPECT_EQ(reqs.size(), static_cast<size_t>((layer.size + 524287) / 524288)) << reg.requests();
+  EXPECT_EQ(requested_bytes(reqs), layer.size) << reg.requests();
+  EXPECT_EQ(merge_ranges(reqs), (std::vector<ByteRange>{{0, layer.size}}));
+  auto meta = Metadata::open(c.store() + "/berth.db");
+  auto images = meta->list_images();
+  ASSERT_TRUE(images && images->size() == 1u);
+  std::string chain = (*images)[0].layers[0].chain_id;
+  EXPECT_EQ(fs::file_size(c.store() + "/snapshots/" + chain.substr(7) + "/fs/big/data.bin"), 4u << 20);
+  auto cs = ContentStore::open(c.store() + "/content");
+  EXPECT_TRUE(cs->list_ingests()->empty());
+}
+
+TEST(RegistryRanges, RegistryWithoutRangesGetsOneStream) {
+  REQUIRE_FIXTURES();
+  BadRegistry reg("big-no-ranges");
+  BigLayer layer = big_layer(reg);
+  Client c("[[registry]]\nlocation = \"" + reg.addr() + "\"\ninsecure = true\n", kRangedPull);
+  auto r = c.berth("pull " + reg.addr() + "/fixtures/busybox:latest");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(c.has_blob(layer.digest));
+  // The probe (answered 200, abandoned at once), then one plain GET.
+  auto reqs = layer_requests(reg.requests(), layer.digest, layer.size);
+  ASSERT_EQ(reqs.size(), 2u) << reg.requests();
+  EXPECT_EQ(reqs[1], (ByteRange{0, layer.size}));
+}
+
+// A ranged pull that fails half-way (connections reset in the second half of
+// the layer) keeps what it wrote; the next pull fetches only what is missing.
+TEST(RegistryRanges, ResumeFetchesOnlyMissingRangesAfterFailure) {
+  REQUIRE_FIXTURES();
+  Client c("", kRangedPull);
+  BigLayer layer;
+  {
+    BadRegistry reset("big-reset");
+    layer = big_layer(reset);
+    std::ofstream(c.path("berth.toml"), std::ios::app) << "[[registry]]\nlocation = \"" << reset.addr()
+                                                      << "\"\ninsecure = true\n";
+    auto r = c.berth("pull " + reset.addr() + "/fixtures/busybox:latest");
+    ASSERT_NE(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("gave up after 2 attempts"), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(c.has_blob(layer.digest));
+  EXPECT_EQ(c.images(), 0u);
+  BadRegistry ok("big");
+  ASSERT_EQ(big_layer(ok).digest, layer.digest);
+  auto r = c.berth("pull --tls-verify=false " + ok.addr() + "/fixtures/busybox:latest");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto reqs = layer_requests(ok.requests(), layer.digest, layer.size);
+  ASSERT_FALSE(reqs.empty());
+  for (const auto& q : reqs) EXPECT_GE(q.start, layer.size / 2) << ok.requests();
+  // Each reset piece lost at most its last quarter (half, then half the rest).
+  EXPECT_LE(requested_bytes(reqs), layer.size / 4) << ok.requests();
+  EXPECT_TRUE(c.has_blob(layer.digest));
+  EXPECT_EQ(c.images(), 1u);
+}
+
+// kill -9 in the middle of a ranged pull: the next pull fetches exactly what
+// the ranges record lacks.
+TEST(RegistryRanges, KillNineThenResumeOnlyMissingRanges) {
+  REQUIRE_FIXTURES();
+  Client c("", kRangedPull);
+  BigLayer layer;
+  std::string record;
+  {
+    BadRegistry slow("big-slow");
+    layer = big_layer(slow);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::string cfg = c.path("berth.toml");
+      std::string store = c.store();
+      std::string ref = slow.addr() + "/fixtures/busybox:latest";
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      ::execl(BERTH_BINARY, "berth", "--root", store.c_str(), "--config", cfg.c_str(), "pull", "--tls-verify=false",
+              ref.c_str(), nullptr);
+      _exit(127);
+    }
+    // Until the record holds a finished piece past the first.
+    for (int i = 0; i < 500; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::error_code ec;
+      for (auto& e : fs::recursive_directory_iterator(c.store() + "/content/ingest", ec))
+        if (e.path().filename() == "ranges") record = slurp(e.path());
+      auto parsed = parse_ranges(record, layer.size);
+      if (parsed && covered_bytes(*parsed) > 524288) break;
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  auto recorded = parse_ranges(record, layer.size);
+  ASSERT_TRUE(recorded && covered_bytes(*recorded) > 524288) << record;
+  ASSERT_LT(covered_bytes(*recorded), layer.size) << "the pull finished before the kill";
+  EXPECT_FALSE(c.has_blob(layer.digest));
+  BadRegistry ok("big");
+  auto r = c.berth("pull --tls-verify=false " + ok.addr() + "/fixtures/busybox:latest");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto reqs = layer_requests(ok.requests(), layer.digest, layer.size);
+  // Never a byte the record had (the kill may have come after a piece was
+  // written but before it was recorded: those are fetched again).
+  for (const auto& q : reqs)
+    for (const auto& have : *recorded)
+      EXPECT_TRUE(q.end <= have.start || q.start >= have.end)
+          << q.start << "-" << q.end << " overlaps " << have.start << "-" << have.end;
+  EXPECT_EQ(requested_bytes(reqs), layer.size - covered_bytes(*recorded)) << ok.requests();
+  EXPECT_TRUE(c.has_blob(layer.digest));
+  EXPECT_EQ(c.images(), 1u);
+}
+
+// Debian's docker-registry answers ranges too.
+TEST(RegistryRanges, RealRegistryServesRanges) {
+  REQUIRE_FIXTURES();
+  Registry reg;
+  ASSERT_TRUE(reg.ok());
+  Client c("", "retries = 1\nlow-speed-timeout = 2\nrange-min-size = 262144\nrange-chunk-size = 131072\n"
+               "max-connections-per-layer = 3\n");
+  auto r = c.berth("--log-level debug pull --tls-verify=false " + reg.addr() + "/fixtures/busybox:latest");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("one stream"), std::string::npos) << r.out;
+  auto cs = ContentStore::open(c.store() + "/content");
+  EXPECT_TRUE(cs->verify(*oci::parse_digest(kLayer)));
+  EXPECT_EQ(c.images(), 1u);
 }
 
 }  // namespace
