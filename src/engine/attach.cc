@@ -148,6 +148,16 @@ Result<std::optional<int>> Attachment::relay() {
     BERTH_TRY(send_resize(sock_, options_.in_fd));
   }
   bool reading_stdin = options_.stdin_open;
+  // A monitor that went away (the container exited) may still have left its
+  // last frames and the exit status in our socket: stop sending, keep reading.
+  auto to_monitor = [&](char type, std::string_view data) -> Result<> {
+    auto r = send_frame(sock_, type, data);
+    if (!r && (r.error().code() == EPIPE || r.error().code() == ECONNRESET)) {
+      reading_stdin = false;
+      return {};
+    }
+    return r;
+  };
   size_t matched = 0;  // detach keys seen so far, held back until they match or not
   char buf[1 + mp::kMaxFrameData];
   for (;;) {
@@ -180,7 +190,8 @@ Result<std::optional<int>> Attachment::relay() {
       signalfd_siginfo si;
       while (::read(winch->get(), &si, sizeof si) > 0) {
       }
-      BERTH_TRY(send_resize(sock_, options_.in_fd));
+      if (auto r = send_resize(sock_, options_.in_fd); !r && r.error().code() != EPIPE && r.error().code() != ECONNRESET)
+        return std::unexpected(std::move(r).error());
     }
     if (p[1].revents) {
       ssize_t n;
@@ -190,7 +201,7 @@ Result<std::optional<int>> Attachment::relay() {
       if (n <= 0) {
         // Our stdin ended: so does the container's (docker run -i's stdin-once).
         reading_stdin = false;
-        BERTH_TRY(send_frame(sock_, mp::kFrameCloseStdin, {}));
+        BERTH_TRY(to_monitor(mp::kFrameCloseStdin, {}));
         continue;
       }
       std::string out;
@@ -198,7 +209,7 @@ Result<std::optional<int>> Attachment::relay() {
         char c = buf[i];
         if (!detach.empty() && c == detach[matched]) {
           if (++matched == detach.size()) {
-            if (!out.empty()) BERTH_TRY(send_frame(sock_, mp::kFrameStdin, out));
+            if (!out.empty()) BERTH_TRY(to_monitor(mp::kFrameStdin, out));
             return std::optional<int>();
           }
           continue;
@@ -214,7 +225,7 @@ Result<std::optional<int>> Attachment::relay() {
         out.push_back(c);
       }
       for (size_t off = 0; off < out.size(); off += mp::kMaxFrameData)
-        BERTH_TRY(send_frame(sock_, mp::kFrameStdin, std::string_view(out).substr(off, mp::kMaxFrameData)));
+        BERTH_TRY(to_monitor(mp::kFrameStdin, std::string_view(out).substr(off, mp::kMaxFrameData)));
     }
   }
 }

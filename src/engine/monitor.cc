@@ -206,6 +206,10 @@ Result<ExitStatus> parse_exit(const std::string& text, const std::string& path) 
 
 Result<MonitorStarted> start_monitor(const MonitorSpec& spec,
                                      const std::function<Result<pid_t>(const ContainerStdio&)>& create) {
+  // A new run in the same run dir (a restart): the last one's status must
+  // not read as this one's.
+  std::string stale = spec.run_dir + "/" + mp::kExitFile;
+  if (::unlink(stale.c_str()) < 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", stale);
   BERTH_TRY_ASSIGN(channels, Channel::make_pair());
   auto& [ours, theirs] = channels;
   pid_t mid = ::fork();

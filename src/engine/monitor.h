@@ -50,8 +50,11 @@ struct MonitorStarted {
 // reparents to it: the builtin handler forks it, an oci handler's `create`
 // process exits and leaves it), then execs berth-monitor, which supervises
 // the init until it exits. Returns once the container is created, or
-// create's error carried back from the child. `create` runs in a forked
-// copy of the caller: no threads, no locks held.
+// create's error carried back from the child (once it returns, attach.sock
+// listens: a client connecting before the container starts misses nothing).
+// A previous run's exit file in run_dir is removed first. `create` runs in a
+// forked copy of the caller: no threads, no locks held. The monitor is
+// forked twice: it is nobody's child (the nearest subreaper adopts it).
 Result<MonitorStarted> start_monitor(const MonitorSpec& spec, const std::function<Result<pid_t>(const ContainerStdio&)>& create);
 
 struct ExitStatus {

@@ -25,6 +25,7 @@ namespace berth::engine::testing {
 
 using image::testing::sh;
 using image::testing::slurp;
+using image::testing::spit;
 
 class MonitorTest : public ::testing::Test {
  protected:

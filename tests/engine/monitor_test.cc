@@ -389,12 +389,74 @@ TEST_F(MonitorTest, ResidentMemoryAtMostOneMegabyte) {
   size_t at = status.find("VmRSS:");
   ASSERT_NE(at, std::string::npos);
   long rss_kb = std::stol(status.substr(at + 6));
-  std::printf("berth-monitor VmRSS: %ld kB\n", rss_kb);
+  // Most of it is the binary's clean pages, which every monitor shares
+  // through the page cache; what each one adds is its dirty memory.
+  std::string rollup = slurp("/proc/" + std::to_string(monitor_) + "/smaps_rollup");
+  size_t k = rollup.find("Private_Dirty:");
+  ASSERT_NE(k, std::string::npos);
+  long dirty_kb = std::stol(rollup.substr(k + 14));
+  std::printf("berth-monitor VmRSS: %ld kB (private dirty: %ld kB)\n", rss_kb, dirty_kb);
   RecordProperty("monitor_rss_kb", static_cast<int>(rss_kb));
+  RecordProperty("monitor_private_dirty_kb", static_cast<int>(dirty_kb));
   go();
   EXPECT_EQ(wait_done().exit_code, 0);
   if (maps.find("/ld-linux") != std::string::npos) GTEST_SKIP() << "berth-monitor is linked dynamically (BERTH_STATIC=OFF)";
   EXPECT_LE(rss_kb, 1024);
+}
+
+TEST_F(MonitorTest, AStaleExitFileIsRemovedOnStart) {
+  spit(run_dir_ + "/exit", "exit_code=99\nfinished_at=1\noom_killed=0\n");
+  auto started = start("read x <&9; exit 0", spec());
+  ASSERT_TRUE(started) << started.error().what();
+  auto st = read_exit(run_dir_);
+  ASSERT_TRUE(st);
+  EXPECT_FALSE(st->has_value());
+  go();
+  EXPECT_EQ(wait_done().exit_code, 0);
+}
+
+// The kernel's OOM killer in the init's memory cgroup shows as oom_killed.
+TEST_F(MonitorTest, OomKillIsRecorded) {
+  std::string own = slurp("/proc/self/cgroup");
+  size_t at = own.find(":memory:");
+  std::string base = "/sys/fs/cgroup/memory";
+  bool v1 = at != std::string::npos && ::access(base.c_str(), F_OK) == 0;
+  if (!v1) {
+    at = own.find("0::");
+    base = "/sys/fs/cgroup";
+    if (at == std::string::npos || slurp(base + "/cgroup.controllers").find("memory") == std::string::npos)
+      GTEST_SKIP() << "no memory cgroup controller";
+  }
+  size_t from = own.find('/', at);
+  std::string parent = base + own.substr(from, own.find('\n', from) - from);
+  std::string cg = parent + "/berth-test-oom-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(cg.c_str(), 0755), 0) << cg << ": " << std::strerror(errno);
+  spit(cg + (v1 ? "/memory.limit_in_bytes" : "/memory.max"), "8388608");
+  int start_r = start_[0];
+  auto started = start_monitor(spec(), [&](const ContainerStdio&) -> Result<pid_t> {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(start_r, 9);
+      // 24 MB in a shell variable, over the 8 MB limit.
+      ::execl("/bin/sh", "sh", "-c", "read x <&9; x=$(head -c 24000000 /dev/zero | tr '\\0' a); echo no-oom", nullptr);
+      ::_exit(127);
+    }
+    BERTH_TRY(write_file(cg + "/cgroup.procs", std::to_string(pid)));  // before the monitor looks
+    return pid;
+  });
+  ASSERT_TRUE(started) << started.error().what();
+  monitor_ = started->monitor_pid;
+  init_ = started->container_pid;
+  go();
+  ExitStatus st = wait_done();
+  wait_monitor_gone();
+  int removed = -1;
+  for (int i = 0; i < 200 && (removed = ::rmdir(cg.c_str())) != 0; ++i) {  // its last processes die and are reaped
+    reap();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(removed, 0) << cg << ": " << std::strerror(errno);
+  EXPECT_TRUE(st.oom_killed) << "exit code " << st.exit_code << ", log: " << slurp(log_);
 }
 
 TEST_F(MonitorTest, CreateErrorsComeBack) {

@@ -448,6 +448,7 @@ void wait_flushed(int i, int64_t deadline) {
 // After the init's exit: what is still buffered goes to the log and to
 // clients, each client waited for a bounded time.
 void drain_output() {
+  accept_clients();
   int64_t deadline = monotonic_ms() + 5000;
   for (int* fd : {&out_fd, &err_fd}) {
     bool is_stderr = fd == &err_fd;
@@ -724,6 +725,10 @@ int main(int argc, char** argv) {
     epoll_event evs[8];
     int n = ::epoll_wait(epoll_fd, evs, 8, -1);
     if (n < 0 && errno != EINTR) break;
+    // New clients first: one that connected before this output was written
+    // must see it (a `berth run` attaches before it starts the container).
+    for (int k = 0; k < n; ++k)
+      if (evs[k].data.u32 == kTagListen) accept_clients();
     for (int k = 0; k < n; ++k) {
       uint32_t tag = evs[k].data.u32;
       if (tag == kTagSignal) {
@@ -735,8 +740,6 @@ int main(int argc, char** argv) {
         init_exited = true;
         exit_code = 255;  // not our child: its status is not ours to read
         ::close(pid_fd);
-      } else if (tag == kTagListen) {
-        accept_clients();
       } else if (tag == kTagOut) {
         if (out_fd >= 0) read_stream(&out_fd, false);
       } else if (tag == kTagErr) {
