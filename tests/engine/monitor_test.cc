@@ -483,3 +483,89 @@ TEST_F(MonitorTest, AMissingMonitorBinaryIsAnError) {
 
 }  // namespace
 }  // namespace berth::engine::testing
+
+namespace berth::engine::testing {
+namespace {
+
+// The real thing: berth-runtime's `create` (an oci handler's) leaves the init
+// orphaned to the monitor, which supervises it through start and exit; with
+// a terminal the runtime sends the pty master to the console socket.
+class MonitorRuntimeTest : public MonitorTest {
+ protected:
+  void SetUp() override {
+    MonitorTest::SetUp();
+    if (::access("/var/tmp/berth-fixtures/bundle-busybox/rootfs/bin/sh", X_OK) != 0)
+      GTEST_SKIP() << "no busybox fixture (scripts/make-fixtures.sh)";
+    runtime_ = std::string(BERTH_BIN_DIR "/berth-runtime --root ") + dir_ + "/rt";
+    id_ = "berth-test-mon-" + std::to_string(::getpid());
+  }
+  void TearDown() override {
+    if (!id_.empty()) sh(runtime_ + " delete --force " + id_);
+    MonitorTest::TearDown();
+  }
+
+  Result<MonitorStarted> create(const std::vector<std::string>& args, MonitorSpec s) {
+    std::string config = slurp("/var/tmp/berth-fixtures/bundle-busybox/config.json");
+    std::string argv_json = "[";
+    for (auto& a : args) argv_json += (argv_json.size() > 1 ? ",\"" : "\"") + a + "\"";
+    argv_json += "]";
+    // The fixture's config with our args, terminal, and its rootfs by absolute path.
+    auto r = sh("python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c[\"process\"][\"args\"]=json.loads(sys.argv[2]); "
+                "c[\"process\"][\"terminal\"]=sys.argv[3]==\"1\"; c[\"root\"][\"path\"]=\"/var/tmp/berth-fixtures/bundle-busybox/rootfs\"; "
+                "json.dump(c, open(sys.argv[4], \"w\"))' /var/tmp/berth-fixtures/bundle-busybox/config.json '" +
+                argv_json + "' " + (s.terminal ? "1" : "0") + " " + dir_ + "/config.json");
+    if (r.status != 0) return error("make config: {}", r.out);
+    std::string runtime = runtime_, id = id_, bundle = dir_, pid_file = dir_ + "/pid";
+    return start_monitor(s, [&](const ContainerStdio& stdio) -> Result<pid_t> {
+      std::string cmd = runtime + " create --bundle " + bundle + " --pid-file " + pid_file;
+      if (!stdio.console_socket.empty()) cmd += " --console-socket " + stdio.console_socket;
+      cmd += " " + id;
+      // Not sh(): the runtime's stdio must be the container's (ours here).
+      int st = std::system(cmd.c_str());
+      if (st != 0) return error("{}: status {}", cmd, st);
+      return static_cast<pid_t>(std::stol(slurp(pid_file)));
+    });
+  }
+
+  std::string runtime_, id_;
+};
+
+TEST_F(MonitorRuntimeTest, PipesThroughARealRuntime) {
+  auto started = create({"sh", "-c", "echo out; echo err >&2; exit 5"}, spec());
+  ASSERT_TRUE(started) << started.error().what();
+  monitor_ = started->monitor_pid;
+  init_ = started->container_pid;
+  std::string out_path = dir_ + "/out";
+  UniqueFd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  AttachOptions o;
+  o.out_fd = o.err_fd = out.get();
+  auto a = Attachment::connect(run_dir_, o);
+  ASSERT_TRUE(a) << a.error().what();
+  auto r = sh(runtime_ + " start " + id_);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto code = a->relay();
+  ASSERT_TRUE(code) << code.error().what();
+  ASSERT_TRUE(code->has_value());
+  EXPECT_EQ(**code, 5);
+  EXPECT_EQ(wait_done().exit_code, 5);
+  EXPECT_EQ(slurp(out_path), "out\nerr\n");
+  EXPECT_EQ(logs_text(log_, run_dir_), "out\nerr\n");
+}
+
+TEST_F(MonitorRuntimeTest, TerminalThroughARealRuntime) {
+  MonitorSpec s = spec();
+  s.terminal = true;
+  auto started = create({"sh", "-c", "tty; exit 0"}, s);
+  ASSERT_TRUE(started) << started.error().what();
+  monitor_ = started->monitor_pid;
+  init_ = started->container_pid;
+  auto r = sh(runtime_ + " start " + id_);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(wait_done().exit_code, 0);
+  std::string text = logs_text(log_, run_dir_);
+  EXPECT_EQ(text.rfind("/dev/pts/", 0), 0u) << text;
+  EXPECT_NE(text.find("\r\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace berth::engine::testing
