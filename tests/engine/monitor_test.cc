@@ -78,6 +78,18 @@ TEST_F(MonitorTest, OutputReachesTheLogInFormatAndOrder) {
   EXPECT_NE(::access((run_dir_ + "/attach.sock").c_str(), F_OK), 0) << "attach.sock left behind";
 }
 
+TEST_F(MonitorTest, FollowingALiveLogEndsWithTheContainer) {
+  auto started = start("read x <&9; for i in 1 2 3 4 5; do echo tick-$i; sleep 0.05; done; echo bye >&2", spec());
+  ASSERT_TRUE(started) << started.error().what();
+  go();
+  LogOptions o;
+  o.follow = true;
+  // Everything, including what came after we started following, and no hang.
+  EXPECT_EQ(logs_text(log_, run_dir_, o), "tick-1\ntick-2\ntick-3\ntick-4\ntick-5\nbye\n");
+  auto st = read_exit(run_dir_);
+  ASSERT_TRUE(st && st->has_value());
+}
+
 TEST_F(MonitorTest, LongLinesBecomePartialEntries) {
   auto started = start("read x <&9; head -c 30000 /dev/zero | tr '\\0' a; echo; echo short", spec());
   ASSERT_TRUE(started) << started.error().what();
