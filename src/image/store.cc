@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "image/reference.h"
 #include "oci/digest.h"
+#include "oci/image.h"
 
 namespace berth::image {
 
@@ -283,6 +284,13 @@ Result<std::vector<ImageSummary>> Store::list_images() {
     }
     for (const auto& [id, kind] : in_use)
       if (id == img.id) s.users.push_back(kind);
+    // Labels live in the config blob only (a few hundred bytes per image).
+    if (auto d = oci::parse_digest(img.id); d) {
+      if (auto text = content_->read_blob(*d, 8 << 20); text) {
+        if (auto config = oci::parse_image_config(*text); config) s.labels = std::move(config->config.labels);
+        else log::debug("image {}: config: {}", img.id, config.error().what());
+      }
+    }
     s.record = std::move(img);
     out.push_back(std::move(s));
   }

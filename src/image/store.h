@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,14 +79,21 @@ struct ImageSummary {
   int64_t unpacked_size = 0;       // its snapshots' recorded sizes (podman's SIZE)
   int64_t created = 0;             // unix seconds: the config's "created", else when stored
   std::vector<std::string> users;  // kinds of the live leases holding it ("container", "pull")
+  std::map<std::string, std::string> labels;  // the config's config.Labels
 };
 
 // `berth images --filter` (podman's): reference=PATTERN (a glob over the
 // repository or repository:tag, full or short form), dangling=true|false,
-// before=IMAGE, since=IMAGE, label=KEY[=VALUE] is not stored and refused.
-// Several filters of one key match any; different keys must all match.
+// before=IMAGE, since=IMAGE, label=KEY or label=KEY=VALUE (the config's
+// labels). Several reference filters match any; several label filters must
+// all match (as docker and podman do); different keys must all match.
 struct ImageFilter {
+  struct Label {
+    std::string key;
+    std::optional<std::string> value;  // nullopt: any value
+  };
   std::vector<std::string> references;
+  std::vector<Label> labels;
   std::optional<bool> dangling;
   std::optional<int64_t> before;  // created strictly before
   std::optional<int64_t> since;   // created strictly after

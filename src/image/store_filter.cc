@@ -93,6 +93,11 @@ Result<ImageFilter> Store::parse_filters(const std::vector<std::string>& filters
     } else if (key == "dangling") {
       if (value != "true" && value != "false") return error("invalid filter \"{}\": dangling is true or false", text);
       f.dangling = value == "true";
+    } else if (key == "label") {
+      if (value.empty()) return error("invalid filter \"{}\": want label=KEY or label=KEY=VALUE", text);
+      auto veq = value.find('=');
+      if (veq == std::string::npos) f.labels.push_back({value, std::nullopt});
+      else f.labels.push_back({value.substr(0, veq), value.substr(veq + 1)});
     } else if (key == "before" || key == "since") {
       BERTH_TRY_ASSIGN(img, with_context(find_image(value), fmt::format("filter \"{}\"", text)));
       int64_t created = img.added;
@@ -100,7 +105,7 @@ Result<ImageFilter> Store::parse_filters(const std::vector<std::string>& filters
         if (auto t = parse_rfc3339(img.created)) created = *t;
       (key == "before" ? f.before : f.since) = created;
     } else {
-      return error("invalid filter \"{}\": unknown key \"{}\" (reference, dangling, before, since)", text, key);
+      return error("invalid filter \"{}\": unknown key \"{}\" (reference, dangling, before, since, label)", text, key);
     }
   }
   return f;
@@ -110,6 +115,10 @@ bool Store::matches(const ImageFilter& f, const ImageSummary& img) {
   if (f.dangling && *f.dangling != img.record.names.empty()) return false;
   if (f.before && !(img.created < *f.before)) return false;
   if (f.since && !(img.created > *f.since)) return false;
+  for (const auto& want : f.labels) {
+    auto it = img.labels.find(want.key);
+    if (it == img.labels.end() || (want.value && it->second != *want.value)) return false;
+  }
   if (!f.references.empty()) {
     bool any = false;
     for (const auto& p : f.references) any = any || reference_matches(p, img.record.names);

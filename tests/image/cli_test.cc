@@ -1,5 +1,6 @@
 // The image verbs of the `berth` tool, run as a user would, on a temp --root.
 #include <filesystem>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -70,6 +71,60 @@ TEST_F(Cli, ImagesTableQuietAndJson) {
   auto bad = berth("images --filter color=red");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("unknown key \"color\""), std::string::npos) << bad.out;
+}
+
+TEST_F(Cli, ImagesLabelFilterAndGoTemplates) {
+  std::string id = load_fixture("docker.io/library/busybox:cli");
+  // A small tarball: the label tests need only a config with labels.
+  std::string tar = tmp_ / "small.tar";
+  ASSERT_EQ(sh("mkdir -p " + (tmp_ / "small/etc") + " && echo x > " + (tmp_ / "small/etc/x") + " && tar -C " +
+               (tmp_ / "small") + " -cf " + tar + " .")
+                .status,
+            0);
+  auto imported = berth("import -c 'LABEL tier=web owner=berth-test' -m labels " + tar + " labelled:1");
+  ASSERT_EQ(imported.status, 0) << imported.out;
+  std::string labelled = "sha256:" + imported.out.substr(0, 64);
+
+  EXPECT_EQ(berth("images -q --no-trunc --filter label=tier").out, labelled + "\n");
+  EXPECT_EQ(berth("images -q --no-trunc --filter label=tier=web").out, labelled + "\n");
+  EXPECT_EQ(berth("images -q --filter label=tier=db").out, "");
+  // Several label filters must all match.
+  EXPECT_EQ(berth("images -q --no-trunc -f label=tier=web -f label=owner=berth-test").out, labelled + "\n");
+  EXPECT_EQ(berth("images -q -f label=tier=web -f label=owner=nobody").out, "");
+  EXPECT_EQ(berth("images -q --no-trunc -f label=tier -f reference=labelled").out, labelled + "\n");
+  EXPECT_NE(berth("images -f label=").status, 0);
+
+  auto line = berth("images --filter reference=busybox --format '{{.Repository}}:{{.Tag}} {{.ID}}'");
+  ASSERT_EQ(line.status, 0) << line.out;
+  // One line per name of the matching image (podman's rows).
+  EXPECT_EQ(line.out, "docker.io/library/busybox:cli " + id.substr(7, 12) + "\nlocalhost/latest:latest " +
+                          id.substr(7, 12) + "\n");
+  auto spaced = berth("images -f reference=labelled --no-trunc --format '{{ .ID }} {{.Digest}} {{.Names}}'");
+  ASSERT_EQ(spaced.status, 0) << spaced.out;
+  EXPECT_EQ(spaced.out.find(labelled + " sha256:"), 0u) << spaced.out;
+  EXPECT_NE(spaced.out.find(" [localhost/labelled:1]\n"), std::string::npos) << spaced.out;
+  auto ages = berth("images -f reference=labelled --format '{{.Created}}|{{.CreatedSince}}|{{.Size}}'");
+  EXPECT_NE(ages.out.find(" ago|"), std::string::npos) << ages.out;
+  EXPECT_TRUE(ages.out.ends_with("B\n")) << ages.out;
+  // "table": a header row, columns aligned at the tabs (written as \t).
+  auto table = berth("images --format 'table {{.Repository}}\\t{{.Tag}}\\t{{.Size}}'");
+  ASSERT_EQ(table.status, 0) << table.out;
+  std::istringstream rows(table.out);
+  std::string head, first, second;
+  std::getline(rows, head);
+  std::getline(rows, first);
+  std::getline(rows, second);
+  EXPECT_EQ(head.find("REPOSITORY"), 0u) << table.out;
+  EXPECT_NE(head.find("TAG"), std::string::npos) << table.out;
+  EXPECT_EQ(head.find("TAG"), first.find(first.find("labelled") != std::string::npos ? "1" : "cli")) << table.out;
+  EXPECT_EQ(head.find("SIZE"), second.find_first_of("0123456789", head.find("SIZE"))) << table.out;
+
+  auto unknown = berth("images --format '{{.Repository}} {{.Colour}}'");
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_NE(unknown.out.find("unknown field \"Colour\""), std::string::npos) << unknown.out;
+  auto action = berth("images --format '{{range .Names}}x{{end}}'");
+  EXPECT_NE(action.status, 0);
+  EXPECT_NE(action.out.find("unsupported template action"), std::string::npos) << action.out;
 }
 
 TEST_F(Cli, InspectTagRmi) {

@@ -352,7 +352,19 @@ TEST_F(StoreTest, Filters) {
   EXPECT_EQ(pick({"before=" + c.id}), (std::set<std::string>{a.id, b.id}));
   EXPECT_EQ(pick({"since=" + a.id}), (std::set<std::string>{b.id, c.id}));
   EXPECT_EQ(pick({"since=" + a.id, "dangling=false"}), std::set<std::string>{c.id});
-  EXPECT_FALSE(store_->parse_filters({"label=x"}));
+  // The images here have no config blob: no labels, so no label filter matches.
+  EXPECT_EQ(pick({"label=x"}), std::set<std::string>{});
+  EXPECT_FALSE(store_->parse_filters({"label="}));
+  ImageSummary labelled;
+  labelled.labels = {{"tier", "web"}, {"empty", ""}};
+  auto match = [&](std::vector<std::string> filters) {
+    auto f = store_->parse_filters(filters);
+    EXPECT_TRUE(f) << f.error().what();
+    return f && Store::matches(*f, labelled);
+  };
+  EXPECT_TRUE(match({"label=tier", "label=tier=web", "label=empty="}));
+  EXPECT_FALSE(match({"label=tier=db"}));
+  EXPECT_FALSE(match({"label=tier", "label=owner"}));  // all must match
   EXPECT_FALSE(store_->parse_filters({"dangling=maybe"}));
   EXPECT_FALSE(store_->parse_filters({"before=nothing-here"}));
 }

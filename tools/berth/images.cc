@@ -3,12 +3,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "format.h"
+#include "go_template.h"
 #include "image/inspect.h"
 #include "image/reference.h"
 
@@ -21,6 +25,23 @@ struct Options {
   std::string format;
   std::vector<std::string> filters;
 };
+
+// The fields of --format templates, with their table headers (podman's).
+const std::map<std::string, std::string> kFields = {
+    {"Repository", "REPOSITORY"}, {"Tag", "TAG"},         {"ID", "IMAGE ID"},
+    {"Digest", "DIGEST"},         {"Created", "CREATED"}, {"CreatedSince", "CREATED"},
+    {"CreatedAt", "CREATED AT"},  {"Size", "SIZE"},       {"Names", "NAMES"},
+};
+
+// Go's time.Time.String() of a unix time, in UTC.
+std::string go_time(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+  return buf;
+}
 
 // REPOSITORY and TAG of one name ("<none>" where it has none).
 std::pair<std::string, std::string> repo_tag(const std::string& name) {
@@ -61,7 +82,11 @@ Result<> run(Globals& g, const Options& o) {
     std::puts(out.dump(4).c_str());
     return {};
   }
-  if (!o.format.empty()) return error("unsupported --format \"{}\" (json)", o.format);
+  std::optional<GoTemplate> tmpl;
+  if (!o.format.empty() && o.format != "table") {
+    BERTH_TRY_ASSIGN(t, GoTemplate::parse(o.format, kFields));
+    tmpl = std::move(t);
+  }
 
   if (o.quiet) {
     std::set<std::string> seen;
@@ -70,15 +95,14 @@ Result<> run(Globals& g, const Options& o) {
         std::puts((o.no_trunc ? img.record.id : short_id(img.record.id)).c_str());
     return {};
   }
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> head{"REPOSITORY", "TAG"};
-  if (o.digests) head.push_back("DIGEST");
-  for (const char* h : {"IMAGE ID", "CREATED", "SIZE"}) head.push_back(h);
-  rows.push_back(head);
-  int64_t now = image::unix_now();
+  // One row per repository:tag (podman's), "<none>" for a dangling image.
+  struct Row {
+    std::string repo, tag;
+    const image::ImageSummary* image;
+  };
+  std::vector<Row> listed;
   for (const auto& img : images) {
-    const auto& r = img.record;
-    std::vector<std::string> names = r.names;
+    std::vector<std::string> names = img.record.names;
     if (names.empty()) names.push_back("");
     std::set<std::pair<std::string, std::string>> shown;
     for (const auto& n : names) {
@@ -87,13 +111,41 @@ Result<> run(Globals& g, const Options& o) {
       if (tag == "<none>" && std::any_of(shown.begin(), shown.end(), [&](auto& s) { return s.first == repo; }))
         continue;
       if (!shown.insert({repo, tag}).second) continue;
-      std::vector<std::string> row{repo, tag};
-      if (o.digests) row.push_back(r.manifest_digest);
-      row.push_back(o.no_trunc ? r.id : short_id(r.id));
-      row.push_back(human_age(img.created, now));
-      row.push_back(human_size(img.unpacked_size));
-      rows.push_back(std::move(row));
+      listed.push_back({repo, tag, &img});
     }
+  }
+  int64_t now = image::unix_now();
+  if (tmpl) {
+    std::vector<std::string> rendered;
+    for (const auto& row : listed) {
+      const auto& r = row.image->record;
+      rendered.push_back(tmpl->render([&](const std::string& field) -> std::string {
+        if (field == "Repository") return row.repo;
+        if (field == "Tag") return row.tag;
+        if (field == "ID") return o.no_trunc ? r.id : short_id(r.id);
+        if (field == "Digest") return r.manifest_digest;
+        if (field == "Created" || field == "CreatedSince") return human_age(row.image->created, now);
+        if (field == "CreatedAt") return go_time(row.image->created);
+        if (field == "Size") return human_size(row.image->unpacked_size);
+        return fmt::format("[{}]", fmt::join(r.names, " "));  // Names, as Go prints a []string
+      }));
+    }
+    tmpl->print(rendered);
+    return {};
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> head{"REPOSITORY", "TAG"};
+  if (o.digests) head.push_back("DIGEST");
+  for (const char* h : {"IMAGE ID", "CREATED", "SIZE"}) head.push_back(h);
+  rows.push_back(head);
+  for (const auto& row : listed) {
+    const auto& r = row.image->record;
+    std::vector<std::string> cells{row.repo, row.tag};
+    if (o.digests) cells.push_back(r.manifest_digest);
+    cells.push_back(o.no_trunc ? r.id : short_id(r.id));
+    cells.push_back(human_age(row.image->created, now));
+    cells.push_back(human_size(row.image->unpacked_size));
+    rows.push_back(std::move(cells));
   }
   print_table(rows);
   return {};
@@ -105,8 +157,11 @@ void add(CLI::App* cmd, Globals& g) {
   cmd->add_flag("--digests", o->digests, "show manifest digests");
   cmd->add_flag("-a,--all", o->all, "show all images (intermediate images are never stored, so the same list)");
   cmd->add_flag("--no-trunc", o->no_trunc, "do not truncate image ids");
-  cmd->add_option("--format", o->format, "output format: json");
-  cmd->add_option("-f,--filter", o->filters, "reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE");
+  cmd->add_option("--format", o->format,
+                  "json, or a Go template of {{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Created}} "
+                  "{{.CreatedSince}} {{.CreatedAt}} {{.Size}} {{.Names}} (\"table ...\" adds headers)");
+  cmd->add_option("-f,--filter", o->filters,
+                  "reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE]");
   cmd->callback([&g, o]() { g.exit_code = check(run(g, *o)); });
 }
 
