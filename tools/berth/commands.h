@@ -48,5 +48,10 @@ void add_import(CLI::App& app, Globals& g);
 void add_system(CLI::App& app, Globals& g);
 void add_logs(CLI::App& app, Globals& g);
 void add_attach(CLI::App& app, Globals& g);
+// Container verbs (cp, stats, rename, port).
+void add_cp(CLI::App& app, Globals& g);
+void add_stats(CLI::App& app, Globals& g);
+void add_rename(CLI::App& app, Globals& g);
+void add_port(CLI::App& app, Globals& g);
 
 }  // namespace berth::tool

@@ -36,6 +36,10 @@ constexpr AddVerb kVerbs[] = {
     add_system,
     add_logs,
     add_attach,
+    add_cp,
+    add_stats,
+    add_rename,
+    add_port,
 };
 
 }  // namespace
