@@ -295,6 +295,37 @@ TEST_F(MonitorTest, StdinIsForwardedWithInteractive) {
   EXPECT_EQ(logs_text(log_, run_dir_), "HELLO\n" + upper + "\ndone\n");
 }
 
+// CPU ticks (user + system) the monitor used so far.
+long monitor_ticks(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream in(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+TEST_F(MonitorTest, AContainerClosingItsStdinDoesNotMakeTheMonitorSpin) {
+  MonitorSpec s = spec();
+  s.stdin_open = true;
+  auto started = start("read x <&9; exec 0<&-; sleep 0.5; echo fine", s);
+  ASSERT_TRUE(started) << started.error().what();
+  // A slow client too: paused output must not spin on a hung-up pipe either.
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, (run_dir_ + "/attach.sock").c_str());
+  ASSERT_EQ(::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  go();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_LT(monitor_ticks(monitor_), 5) << "the monitor used over 50 ms of CPU while the container slept";
+  EXPECT_EQ(wait_done().exit_code, 0);
+  EXPECT_EQ(logs_text(log_, run_dir_), "fine\n");
+}
+
 TEST_F(MonitorTest, WithoutInteractiveStdinIsEmpty) {
   auto started = start("read x <&9; cat; echo after-cat", spec());
   ASSERT_TRUE(started) << started.error().what();

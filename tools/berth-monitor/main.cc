@@ -251,13 +251,15 @@ void update_client(int i) {
 }
 
 // A client that cannot keep up holds the container's output back (as docker
-// attach does) instead of growing a queue in the monitor.
+// attach does) instead of growing a queue in the monitor. Paused streams
+// leave the epoll set: a hung-up pipe would report itself even with no events asked.
 void update_output() {
   bool pause = any_pending();
   if (pause == output_paused) return;
   output_paused = pause;
-  if (out_fd >= 0) epoll_set(EPOLL_CTL_MOD, out_fd, pause ? 0u : uint32_t{EPOLLIN}, kTagOut);
-  if (err_fd >= 0) epoll_set(EPOLL_CTL_MOD, err_fd, pause ? 0u : uint32_t{EPOLLIN}, kTagErr);
+  int op = pause ? EPOLL_CTL_DEL : EPOLL_CTL_ADD;
+  if (out_fd >= 0) epoll_set(op, out_fd, EPOLLIN, kTagOut);
+  if (err_fd >= 0) epoll_set(op, err_fd, EPOLLIN, kTagErr);
 }
 
 void drop_client(int i) {
@@ -332,16 +334,27 @@ void accept_clients() {
   }
 }
 
-void close_stdin() {
-  if (in_fd < 0 || config.terminal) return;  // a pty's stdin is its master: it stays
-  ::close(in_fd);
-  in_fd = -1;
-  stdin_pending_len = 0;
-}
-
 void update_all_clients() {
   for (int i = 0; i < kMaxClients; ++i)
     if (clients[i].fd >= 0) update_client(i);
+}
+
+// The container's stdin ends: a client closed it, or the container closed its
+// end (a pipe reports an error, a pty whose every slave fd is gone a hang-up).
+void end_stdin() {
+  if (in_fd < 0) return;
+  ::close(in_fd);
+  in_fd = -1;
+  if (stdin_pending_len) {
+    stdin_pending_len = 0;
+    update_all_clients();
+  }
+}
+
+// A client's close: a pipe closes (the container reads EOF); a pty's input
+// stays, as with docker (the terminal is the container's, not the client's).
+void close_stdin() {
+  if (!config.terminal) end_stdin();
 }
 
 // Writes what the container takes now; the rest waits (clients are not read meanwhile).
@@ -358,7 +371,7 @@ void write_stdin(const char* data, size_t len) {
       return;
     }
     if (n < 0) {  // the container closed its stdin
-      close_stdin();
+      end_stdin();
       return;
     }
     data += n;
@@ -452,9 +465,10 @@ void drain_output() {
   int64_t deadline = monotonic_ms() + 5000;
   for (int* fd : {&out_fd, &err_fd}) {
     bool is_stderr = fd == &err_fd;
-    while (*fd >= 0) {
-      if (!read_stream(fd, is_stderr)) break;
+    for (;;) {
+      // Every client takes what it has pending (output paused at the exit, too) before the next read.
       for (int i = 0; i < kMaxClients; ++i) wait_flushed(i, deadline);
+      if (*fd < 0 || !read_stream(fd, is_stderr)) break;
     }
   }
 }
@@ -740,11 +754,13 @@ int main(int argc, char** argv) {
         init_exited = true;
         exit_code = 255;  // not our child: its status is not ours to read
         ::close(pid_fd);
-      } else if (tag == kTagOut) {
-        if (out_fd >= 0) read_stream(&out_fd, false);
-      } else if (tag == kTagErr) {
-        if (err_fd >= 0) read_stream(&err_fd, true);
+      } else if (tag == kTagOut || tag == kTagErr) {
+        // Paused by an earlier event of this batch: a frame now would pass the pending one.
+        if (output_paused) continue;
+        if (tag == kTagOut && out_fd >= 0) read_stream(&out_fd, false);
+        if (tag == kTagErr && err_fd >= 0) read_stream(&err_fd, true);
       } else if (tag == kTagIn) {
+        if (in_fd >= 0 && (evs[k].events & (EPOLLERR | EPOLLHUP))) end_stdin();
         if (in_fd >= 0 && stdin_pending_len) stdin_writable();
       } else if (tag >= kTagClient && tag < kTagClient + kMaxClients) {
         int i = static_cast<int>(tag - kTagClient);
