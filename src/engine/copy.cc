@@ -312,21 +312,6 @@ Result<UniqueFd> open_root_dir(const std::string& dir) {
   return root;
 }
 
-Result<UniqueFd> open_container_root(const Paths& paths, const ContainerRecord& c) {
-  bool has_init = c.pid > 0 && (c.state == ContainerState::created || c.state == ContainerState::running ||
-                                c.state == ContainerState::paused);
-  if (has_init) {
-    auto root = open_process_root(c.pid);
-    if (root) return root;
-    // Exited meanwhile (its cleanup not done yet): fall through to the rootfs.
-  }
-  std::string rootfs = paths.rootfs(c.id);
-  struct stat dir{}, parent{};
-  if (::stat(rootfs.c_str(), &dir) < 0 || ::stat((rootfs + "/..").c_str(), &parent) < 0 || dir.st_dev == parent.st_dev)
-    return std::unexpected(Error(ENOTSUP, fmt::format("container {} is not running and its root filesystem is not mounted", c.name)));
-  return open_root_dir(rootfs);
-}
-
 Result<> copy_path(const CopySide& src, const CopySide& dst, const CopyOptions& options) {
   BERTH_TRY_ASSIGN(src_kind, kind_of(src, src.path, options.follow_link));
   BERTH_TRY_ASSIGN(dst_kind, kind_of(dst, dst.path, true));

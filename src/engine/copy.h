@@ -23,8 +23,6 @@
 
 #include "base/error.h"
 #include "base/fd.h"
-#include "engine/paths.h"
-#include "engine/records.h"
 
 namespace berth::engine {
 
@@ -72,10 +70,6 @@ Result<CopyPlan> plan_copy(std::string_view src_path, PathKind src, std::string_
 Result<UniqueFd> open_process_root(pid_t pid);
 // A directory (a stopped container's mounted rootfs) as a root.
 Result<UniqueFd> open_root_dir(const std::string& dir);
-
-// A container's root for cp: its init's (open_process_root) while it has
-// one (created, running, paused), else its rootfs when mounted there.
-Result<UniqueFd> open_container_root(const Paths& paths, const ContainerRecord& c);
 
 // The copy itself. Errors name the side and path at fault.
 Result<> copy_path(const CopySide& src, const CopySide& dst, const CopyOptions& options);

@@ -8,6 +8,7 @@
 #include "engine/db.h"
 #include "engine/paths.h"
 #include "engine/port_listing.h"
+#include "oci/config.h"
 #include "test_util.h"
 
 namespace berth::engine {
@@ -15,6 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using image::testing::sh;
+using image::testing::slurp;
+using image::testing::spit;
 
 TEST(PortQuery, Parse) {
   auto q = parse_port_query("80");
@@ -131,6 +134,70 @@ TEST_F(VerbsTest, Port) {
   EXPECT_NE(r.out.find("no public port '80/udp' published for web"), std::string::npos) << r.out;
   r = sh(berth("port web x"));
   EXPECT_EQ(r.status, 125);
+}
+
+// A stopped container (no init, rootfs not mounted): cp mounts the image's
+// layers + its writable layer and its bind mounts privately, for itself.
+TEST_F(VerbsTest, CpWithAStoppedContainer) {
+  auto loaded = sh(berth("load -q -i /var/tmp/berth-fixtures/oci-busybox.tar"));
+  ASSERT_EQ(loaded.status, 0) << loaded.out;
+  auto ids = sh(berth("images -q --no-trunc"));
+  ASSERT_EQ(ids.status, 0) << ids.out;
+  std::string image_id = ids.out.substr(0, ids.out.find('\n'));
+  ASSERT_FALSE(image_id.empty());
+  if (!image_id.starts_with("sha256:")) image_id = "sha256:" + image_id;
+
+  auto c = add("stopped");
+  {
+    auto db = EngineDb::open(paths_.db());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->update_container(c.id, [&](ContainerRecord& r) -> Result<> {
+      r.image_id = image_id;
+      r.state = ContainerState::stopped;
+      return {};
+    }));
+  }
+  fs::create_directories(paths_.upper(c.id) + "/etc");
+  fs::create_directories(paths_.work(c.id));
+  fs::create_directories(paths_.userdata(c.id));
+  spit(paths_.upper(c.id) + "/etc/from-upper", "upper layer\n");
+  fs::create_directories(paths_.upper(c.id) + "/data");  // the mount point, as a start made it
+  std::string volume = dir_ + "/volume";
+  fs::create_directories(volume);
+  spit(volume + "/in-volume", "volume data\n");
+  auto spec = oci::default_spec(false);
+  spec.mounts.push_back(oci::Mount{"/data", "bind", volume, {"rbind", "rw"}, {}, {}});
+  spit(paths_.bundle(c.id) + "/config.json", oci::config_to_json(spec));
+
+  std::string out = dir_ + "/out";
+  fs::create_directories(out);
+  auto r = sh(berth("cp stopped:/etc/from-upper " + out + "/"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out + "/from-upper"), "upper layer\n");
+  r = sh(berth("cp stopped:/bin/busybox " + out + "/busybox"));  // from the image's layer
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_GT(fs::file_size(out + "/busybox"), 100000u);
+  r = sh(berth("cp stopped:/data/in-volume " + out + "/"));  // through its bind mount
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out + "/in-volume"), "volume data\n");
+
+  spit(out + "/new", "new file\n");
+  r = sh(berth("cp " + out + "/new stopped:/etc/"));  // into the writable layer
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(paths_.upper(c.id) + "/etc/new"), "new file\n");
+  r = sh(berth("cp " + out + "/new stopped:/data/"));  // into the volume
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(volume + "/new"), "new file\n");
+
+  r = sh(berth("cp stopped:/etc - | tar -tf -"));  // a tar stream on stdout
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("etc/from-upper"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("etc/passwd"), std::string::npos) << r.out;
+
+  // Nothing stays mounted on the host's side.
+  EXPECT_EQ(slurp("/proc/self/mountinfo").find(c.id), std::string::npos);
+  r = sh(berth("cp " + out + "/new " + out + "/x"));
+  EXPECT_EQ(r.status, 125);  // no container side
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine/container_root.h"
 #include "engine/copy.h"
 #include "engine/db.h"
 #include "engine/paths.h"
@@ -25,7 +26,9 @@ Result<> run_cp(const Globals& g, const CpFlags& f) {
   engine::Paths paths{g.root, g.runroot};
   BERTH_TRY_ASSIGN(db, engine::EngineDb::open(paths.db()));
   BERTH_TRY_ASSIGN(c, db.container(src.container ? *src.container : *dst.container));
-  BERTH_TRY_ASSIGN(root, engine::open_container_root(paths, c));
+  BERTH_TRY_ASSIGN(store, open_store(g));
+  BERTH_TRY_ASSIGN(container_root, engine::open_container_root(paths, store, c));
+  const UniqueFd& root = container_root.root;
   if (src.container) {
     engine::CopySide from{&root, src.path};
     if (dst.stream()) return engine::copy_to_stream(from, STDOUT_FILENO, f.options);
