@@ -57,33 +57,49 @@ Result<> make_workdir(const UniqueFd& root, const std::string& path, uid_t uid, 
   if (dir) return {};
   if (errno != ENOENT) return sys_error(errno, "workdir {}", path);
   // Walk down from the root: each prefix resolved in the root, the missing
-  // component made in the directory its parent resolved to.
-  dir = openat2_fd(root.get(), "/", O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT);
-  if (!dir) return sys_error(errno, "workdir {}: open the rootfs", path);
-  std::string prefix;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    std::string name = path.substr(pos, next - pos);
-    pos = next + 1;
-    if (name.empty() || name == ".") continue;
-    prefix += "/" + name;
-    UniqueFd sub = openat2_fd(root.get(), prefix.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT);
-    if (!sub && errno == ENOENT && name != "..") {
-      if (::mkdirat(dir.get(), name.c_str(), 0755) < 0)
-        return sys_error(errno, "workdir {}: make {}", path, prefix);
-      sub = openat2_fd(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
-                       RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
-      if (!sub) return sys_error(errno, "workdir {}: open {}", path, prefix);
-      // Owned by the user, as docker makes a missing WorkingDir.
-      if ((uid != 0 || gid != 0) && ::fchownat(sub.get(), "", uid, gid, AT_EMPTY_PATH) < 0)
-        return sys_error(errno, "workdir {}: chown {}", path, prefix);
+  // component made in the directory its parent resolved to. A dangling
+  // symlink on the way restarts the walk at its target (as securejoin's
+  // MkdirAll), which RESOLVE_IN_ROOT again keeps inside.
+  std::string todo = path;
+  for (int links = 0;; ++links) {
+    if (links > 40) return sys_error(ELOOP, "workdir {}", path);
+    dir = openat2_fd(root.get(), "/", O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT);
+    if (!dir) return sys_error(errno, "workdir {}: open the rootfs", path);
+    std::string prefix, restart;
+    size_t pos = 0;
+    while (pos < todo.size() && restart.empty()) {
+      size_t next = todo.find('/', pos);
+      if (next == std::string::npos) next = todo.size();
+      std::string name = todo.substr(pos, next - pos);
+      pos = next + 1;
+      if (name.empty() || name == ".") continue;
+      std::string parent = prefix;
+      prefix += "/" + name;
+      UniqueFd sub = openat2_fd(root.get(), prefix.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT);
+      if (!sub && errno == ENOENT && name != "..") {
+        char target[4096];
+        ssize_t n = ::readlinkat(dir.get(), name.c_str(), target, sizeof target - 1);
+        if (n > 0) {
+          target[n] = '\0';
+          restart = (target[0] == '/' ? std::string() : parent + "/") + target + "/" +
+                    (pos < todo.size() ? todo.substr(pos) : "");
+          break;
+        }
+        if (::mkdirat(dir.get(), name.c_str(), 0755) < 0)
+          return sys_error(errno, "workdir {}: make {}", path, prefix);
+        sub = openat2_fd(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
+                         RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
+        if (!sub) return sys_error(errno, "workdir {}: open {}", path, prefix);
+        // Owned by the user, as docker makes a missing WorkingDir.
+        if ((uid != 0 || gid != 0) && ::fchownat(sub.get(), "", uid, gid, AT_EMPTY_PATH) < 0)
+          return sys_error(errno, "workdir {}: chown {}", path, prefix);
+      }
+      if (!sub) return sys_error(errno, "workdir {}: {}", path, prefix);
+      dir = std::move(sub);
     }
-    if (!sub) return sys_error(errno, "workdir {}: {}", path, prefix);
-    dir = std::move(sub);
+    if (restart.empty()) return {};
+    todo = std::move(restart);
   }
-  return {};
 }
 
 }  // namespace detail
