@@ -119,7 +119,10 @@ Error monitor_child(const MonitorSpec& spec, const std::function<Result<pid_t>(c
   }
 
   auto init = create(stdio);
-  if (!init) return init.error();
+  if (!init) {
+    if (spec.terminal) ::unlink(stdio.console_socket.c_str());
+    return init.error();
+  }
   if (auto r = sync.send(mp::kSyncCreated, *init); !r) return r.error();
 
   UniqueFd master;

@@ -509,6 +509,16 @@ TEST_F(MonitorTest, CreateErrorsComeBack) {
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().code(), EACCES);
   EXPECT_NE(started.error().what().find("create container \"x\""), std::string::npos) << started.error().what();
+  // With a terminal, the console socket goes with the failed create.
+  MonitorSpec s = spec();
+  s.terminal = true;
+  started = start_monitor(s, [&](const ContainerStdio& stdio) -> Result<pid_t> {
+    if (::access(stdio.console_socket.c_str(), F_OK) != 0) return error("no console socket at create");
+    return error("runtime failed");
+  });
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().what().find("runtime failed"), std::string::npos) << started.error().what();
+  EXPECT_NE(::access((run_dir_ + "/console.sock").c_str(), F_OK), 0) << "console socket left behind";
 }
 
 TEST_F(MonitorTest, AMissingMonitorBinaryIsAnError) {
