@@ -35,9 +35,11 @@ Result<std::string> exec_plugin(std::string_view command, const std::string& typ
 
 // Runs a configuration list. `capability_args` maps capability names
 // (portMappings...) to the values given as runtimeConfig to the plugins
-// that declare them. ADD returns the final plugin's result.
+// that declare them. ADD returns the final plugin's result; on failure
+// `partial` (if given) gets the result of the last plugin that succeeded,
+// the prevResult a DEL undoing them needs (null when none did).
 Result<nlohmann::json> add_list(const nlohmann::json& conflist, const Invocation& inv,
-                                const nlohmann::json& capability_args);
+                                const nlohmann::json& capability_args, nlohmann::json* partial = nullptr);
 // DEL in reverse order; `prev_result` is the cached ADD result (null when
 // unknown: plugins then release what they find by container id).
 Result<> del_list(const nlohmann::json& conflist, const Invocation& inv, const nlohmann::json& capability_args,

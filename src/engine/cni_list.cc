@@ -39,10 +39,14 @@ Result<const nlohmann::json*> plugins_of(const nlohmann::json& list) {
 
 }  // namespace
 
-Result<nlohmann::json> add_list(const nlohmann::json& list, const Invocation& inv, const nlohmann::json& capability_args) {
+Result<nlohmann::json> add_list(const nlohmann::json& list, const Invocation& inv, const nlohmann::json& capability_args,
+                                nlohmann::json* partial) {
   BERTH_TRY_ASSIGN(plugins, plugins_of(list));
   std::string network = list.value("name", "");
   nlohmann::json prev;
+  nlohmann::json unused;
+  if (!partial) partial = &unused;
+  *partial = nullptr;
   for (const auto& plugin : *plugins) {
     BERTH_TRY_ASSIGN(conf, plugin_config(list, plugin, capability_args, prev));
     BERTH_TRY_ASSIGN(out, exec_plugin("ADD", conf["type"].get<std::string>(), conf.dump(), inv, network));
@@ -51,6 +55,7 @@ Result<nlohmann::json> add_list(const nlohmann::json& list, const Invocation& in
       return error("cni ADD of network \"{}\": plugin \"{}\" printed no result object", network,
                    conf["type"].get<std::string>());
     prev = std::move(result);
+    *partial = prev;
   }
   return prev;
 }

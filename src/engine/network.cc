@@ -3,6 +3,8 @@
 // network made on first use.
 #include "engine/network.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,7 +53,19 @@ std::vector<std::string> networks_named_by(std::string_view value, std::string_v
 
 Result<> write_conflist(const NetworkRecord& n, const Paths& paths) {
   BERTH_TRY(mkdir_p(paths.networks(), 0755));
-  return write_file_atomic(n.conflist_path, make_conflist(n, paths.ipam_dir()).dump(2) + "\n");
+  // A temp file of its own (not write_file_atomic's fixed "<path>.tmp"):
+  // two processes making the default network may write it at once.
+  std::string tmp = n.conflist_path + ".XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return sys_error(errno, "create \"{}\"", tmp);
+  std::string data = make_conflist(n, paths.ipam_dir()).dump(2) + "\n";
+  auto written = write_all(fd.get(), data, tmp);
+  if (written && ::fchmod(fd.get(), 0644) != 0) written = sys_error(errno, "chmod \"{}\"", tmp);
+  if (written && ::fsync(fd.get()) != 0) written = sys_error(errno, "fsync \"{}\"", tmp);
+  if (written && ::rename(tmp.c_str(), n.conflist_path.c_str()) != 0)
+    written = sys_error(errno, "rename \"{}\" to \"{}\"", tmp, n.conflist_path);
+  if (!written) ::unlink(tmp.c_str());
+  return written;
 }
 
 Result<nlohmann::json> load_conflist(const NetworkRecord& n, const Paths& paths) {
@@ -181,6 +195,7 @@ Result<> Networks::remove(std::string_view name, bool force) {
     cni::Invocation inv{cached->container_id, ::access(netns.c_str(), F_OK) == 0 ? netns : "", cached->ifname, "",
                         config_.plugin_dirs};
     BERTH_TRY(cni::del_list(cached->conflist, inv, cached->capability_args, cached->result));
+    if (inv.netns.empty()) remove_masquerade_rules(cached->conflist, cached->container_id, cached->result);
     BERTH_TRY(cni::remove_cache(entry.path().string()));
   }
   BERTH_TRY(db_->remove_network(n.name));

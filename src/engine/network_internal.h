@@ -29,6 +29,11 @@ nlohmann::json port_mappings_json(const std::vector<PortMapping>& ports);
 Result<nlohmann::json> load_conflist(const NetworkRecord& n, const Paths& paths);
 Result<> write_conflist(const NetworkRecord& n, const Paths& paths);
 
+// After a DEL without the namespace: removes the bridge plugin's masquerade
+// rules of the cached result, which the plugin (1.1.1) skips then.
+void remove_masquerade_rules(const nlohmann::json& conflist, const std::string& container_id,
+                             const nlohmann::json& result);
+
 // Deletes a network interface of the caller's namespace (rtnetlink); a
 // missing one is not an error.
 Result<> delete_link(const std::string& name);

@@ -68,6 +68,7 @@ Result<> del_cached(const std::string& cache_file, const std::string& netns, con
   if (!cached) return {};
   cni::Invocation inv{cached->container_id, netns_if_present(netns), cached->ifname, "", plugin_dirs};
   BERTH_TRY(cni::del_list(cached->conflist, inv, cached->capability_args, cached->result));
+  if (inv.netns.empty()) remove_masquerade_rules(cached->conflist, cached->container_id, cached->result);
   return cni::remove_cache(cache_file);
 }
 
@@ -105,11 +106,13 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
     nlohmann::json caps = nlohmann::json::object();
     if (i == 0 && !resolved.empty()) caps["portMappings"] = port_mappings_json(resolved);
     cni::Invocation inv{setup.container_id, setup.netns, ifname, "", config_.plugin_dirs};
-    auto result = cni::add_list(*conflist, inv, caps);
+    nlohmann::json partial;
+    auto result = cni::add_list(*conflist, inv, caps, &partial);
     if (!result) {
-      // The plugins that did succeed (the bridge's veth and address when
-      // portmap fails) are undone by a DEL of the whole list.
-      if (auto undone = cni::del_list(*conflist, inv, caps, nlohmann::json()); !undone)
+      // The plugins that did succeed (the bridge's veth and address when a
+      // later one fails) are undone by a DEL of the whole list, given what
+      // they returned (firewall finds its rules by the addresses in it).
+      if (auto undone = cni::del_list(*conflist, inv, caps, partial); !undone)
         log::warn("undo network \"{}\" of {}: {}", n.name, setup.container_id, undone.error().what());
       return rollback(std::move(result).error());
     }

@@ -201,7 +201,7 @@ TEST_F(Cni, InternalNetworkHasNoMasqueradeAndNoDefaultRoute) {
   // ipMasq off: no rule names the container's address (the bridge's would).
   std::string r = rules();
   EXPECT_NE(r.find("-s 10.89.7."), std::string::npos) << r;  // firewall's, as on any network
-  auto nat = r.substr(r.find("*nat"));
+  auto nat = r.find("*nat") == std::string::npos ? "" : r.substr(r.find("*nat"));  // no nat table at all: fine
   EXPECT_EQ(nat.find("10.89.7."), std::string::npos) << nat;
   EXPECT_TRUE(cni::del_list(list, inv("c1", ns), nlohmann::json::object(), *result).has_value());
 }

@@ -53,5 +53,6 @@ void add_cp(CLI::App& app, Globals& g);
 void add_stats(CLI::App& app, Globals& g);
 void add_rename(CLI::App& app, Globals& g);
 void add_port(CLI::App& app, Globals& g);
+void add_network(CLI::App& app, Globals& g);  // create, ls, inspect, rm, prune
 
 }  // namespace berth::tool

@@ -40,6 +40,7 @@ constexpr AddVerb kVerbs[] = {
     add_stats,
     add_rename,
     add_port,
+    add_network,
 };
 
 }  // namespace
