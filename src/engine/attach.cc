@@ -90,8 +90,8 @@ class RawTerminal {
   explicit RawTerminal(int fd) : fd_(fd) {
     if (::tcgetattr(fd, &saved_) != 0) return;
     termios raw = saved_;
+    // Fully raw, output too: the container's own pty already turned \n into \r\n.
     ::cfmakeraw(&raw);
-    raw.c_oflag = saved_.c_oflag;  // keep output processing (\n -> \r\n by the container's pty already)
     active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
   }
   ~RawTerminal() {

@@ -1,6 +1,10 @@
 // The attach client against a real berth-monitor (a shell as the init):
 // detach keys, stdin passing through unless it spells them, errors.
+#include <poll.h>
 #include <signal.h>
+#include <termios.h>
+
+#include <thread>
 
 #include "base/file.h"
 #include "engine/attach.h"
@@ -129,6 +133,66 @@ TEST_F(AttachTest, BerthAttachVerb) {
   r = sh(berth + " attach berth-test-stopped");
   EXPECT_EQ(r.status, 125);
   EXPECT_NE(r.out.find("container berth-test-stopped is not running"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace berth::engine::testing
+
+namespace berth::engine::testing {
+namespace {
+
+// -it: our terminal goes raw for the session (and back after), its size
+// reaches the container's pty, typed keys reach the container.
+TEST_F(AttachTest, TerminalClientGoesRawAndForwardsItsSize) {
+  MonitorSpec s = spec();
+  s.terminal = true;
+  s.stdin_open = true;
+  auto started = start(
+      "read x <&9; i=0; while [ \"$(stty size)\" != '40 100' ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done; "
+      "stty size; read l; echo got-$l",
+      s);
+  ASSERT_TRUE(started) << started.error().what();
+  // Our "terminal": a pty whose slave is the client's stdin and stdout.
+  auto ours = runtime::open_pty(oci::ConsoleSize{40, 100});
+  ASSERT_TRUE(ours) << ours.error().what();
+  termios before{};
+  ASSERT_EQ(::tcgetattr(ours->slave.get(), &before), 0);
+  ASSERT_TRUE(before.c_lflag & ICANON);
+  AttachOptions o;
+  o.stdin_open = o.tty = true;
+  o.in_fd = o.out_fd = o.err_fd = ours->slave.get();
+  auto a = Attachment::connect(run_dir_, o);
+  ASSERT_TRUE(a) << a.error().what();
+  go();
+  Result<std::optional<int>> code = std::optional<int>();
+  std::thread relay([&] { code = a->relay(); });
+  std::string seen;
+  bool typed = false;
+  char buf[4096];
+  for (int i = 0; i < 500 && seen.find("got-") == std::string::npos; ++i) {
+    pollfd p{ours->master.get(), POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) {
+      ssize_t n = ::read(ours->master.get(), buf, sizeof buf);
+      if (n > 0) seen.append(buf, static_cast<size_t>(n));
+    }
+    if (!typed && seen.find("40 100") != std::string::npos) {
+      termios during{};
+      ASSERT_EQ(::tcgetattr(ours->slave.get(), &during), 0);
+      EXPECT_FALSE(during.c_lflag & ICANON) << "our terminal is not raw while attached";
+      ASSERT_EQ(::write(ours->master.get(), "hello\r", 6), 6);
+      typed = true;
+    }
+  }
+  relay.join();
+  ASSERT_TRUE(code) << code.error().what();
+  ASSERT_TRUE(code->has_value());
+  EXPECT_EQ(**code, 0);
+  EXPECT_NE(seen.find("40 100\r\n"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("got-hello"), std::string::npos) << seen;
+  termios after{};
+  ASSERT_EQ(::tcgetattr(ours->slave.get(), &after), 0);
+  EXPECT_TRUE(after.c_lflag & ICANON) << "our terminal was left raw";
+  wait_done();
 }
 
 }  // namespace
