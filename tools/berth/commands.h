@@ -54,5 +54,6 @@ void add_stats(CLI::App& app, Globals& g);
 void add_rename(CLI::App& app, Globals& g);
 void add_port(CLI::App& app, Globals& g);
 void add_network(CLI::App& app, Globals& g);  // create, ls, inspect, rm, prune
+void add_volume(CLI::App& app, Globals& g);  // volume create/ls/inspect/rm/prune
 
 }  // namespace berth::tool

@@ -41,6 +41,7 @@ constexpr AddVerb kVerbs[] = {
     add_rename,
     add_port,
     add_network,
+    add_volume,
 };
 
 }  // namespace
