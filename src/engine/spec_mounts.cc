@@ -1,7 +1,7 @@
 // The mounts of a container's spec, in the order the runtime makes them:
 // the kernel filesystems (podman's defaults), /etc/hosts, /etc/hostname and
-// /etc/resolv.conf from userdata, --init's binary, then the user's mounts
-// and the image's volumes, parents before children. A user mount on a
+// /etc/resolv.conf from userdata, then the user's mounts and the image's
+// volumes, parents before children, and --init's binary last. A user mount on a
 // default's destination replaces it (as with docker: -v x:/etc/hosts).
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,11 +112,6 @@ Result<std::vector<oci::Mount>> container_mounts(const SpecInputs& in) {
   for (const char* f : {"hosts", "hostname", "resolv.conf"})
     base.push_back({.destination = std::string("/etc/") + f, .type = "bind", .source = in.userdata + "/" + f,
                     .options = {"bind", "rprivate"}});
-  if (o.init) {
-    if (::access(in.init_path.c_str(), X_OK) < 0) return sys_error(errno, "--init: {}", in.init_path);
-    base.push_back({.destination = "/run/berth-init", .type = "bind", .source = in.init_path,
-                    .options = {"bind", "rprivate", "ro"}});
-  }
 
   std::vector<oci::Mount> user;
   for (const auto& m : o.mounts) {
@@ -146,6 +141,12 @@ Result<std::vector<oci::Mount>> container_mounts(const SpecInputs& in) {
 
   std::erase_if(base, [&](const oci::Mount& b) { return covered(b.destination); });
   base.insert(base.end(), std::make_move_iterator(user.begin()), std::make_move_iterator(user.end()));
+  // Last: a tmpfs or volume on /run must not hide it.
+  if (o.init) {
+    if (::access(in.init_path.c_str(), X_OK) < 0) return sys_error(errno, "--init: {}", in.init_path);
+    base.push_back({.destination = "/run/berth-init", .type = "bind", .source = in.init_path,
+                    .options = {"bind", "rprivate", "ro"}});
+  }
   return base;
 }
 
