@@ -610,17 +610,18 @@ struct RegistryClient::Impl {
             return error("blob {}: more data than the {} bytes asked for at {}", d.digest,
                          piece.range.end - piece.range.start, piece.range.start);
           BERTH_TRY(writer.write_at(piece.pos, data));
-          int64_t now_prefix = 0, covered = 0;
+          int64_t covered = 0;
           {
             std::lock_guard lock(mu);
             if (failed) return error("blob {}: stopped (another connection failed)", d.digest);
             piece.pos += std::ssize(data);
             fetched += std::ssize(data);
+            int64_t now_prefix = 0;
             std::tie(now_prefix, covered) = written();
-            if (now_prefix == last_prefix) now_prefix = -1;
-            else last_prefix = now_prefix;
+            // Under `mu`, so that the reader sees the prefix only grow.
+            if (prefix && now_prefix != last_prefix) prefix(now_prefix);
+            last_prefix = now_prefix;
           }
-          if (prefix && now_prefix >= 0) prefix(now_prefix);
           if (progress) progress(covered, d.size);
           return {};
         };
