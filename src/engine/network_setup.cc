@@ -87,6 +87,9 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
       records.push_back(std::move(n));
     }
   }
+  if (!setup.ports.empty() && records[0].driver != "bridge")
+    return std::unexpected(Error(EINVAL, fmt::format("ports cannot be published on network \"{}\": its {} driver has no port mapping",
+                                                     records[0].name, records[0].driver)));
   BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports));
 
   std::vector<NetAttachment> attachments;

@@ -329,6 +329,37 @@ TEST_F(Net, InternalNetwork) {
   ASSERT_TRUE(nets->teardown(s).has_value());
 }
 
+TEST_F(Net, MacvlanNetwork) {
+  NetworkCreateOptions o;
+  o.name = "mv";
+  o.driver = "macvlan";
+  EXPECT_FALSE(nets->create(o).has_value());  // needs its parent interface
+  ASSERT_EQ(sh("ip link add berth-test-d0 type veth peer name berth-test-d1 && ip link set berth-test-d0 up").status, 0);
+  o.interface = "berth-test-d0";
+  auto n = nets->create(o);
+  ASSERT_TRUE(n.has_value()) << n.error().what();
+  auto conf = nlohmann::json::parse(slurp(n->conflist_path));
+  ASSERT_EQ(conf["plugins"].size(), 1u);
+  EXPECT_EQ(conf["plugins"][0]["type"], "macvlan");
+  EXPECT_EQ(conf["plugins"][0]["master"], "berth-test-d0");
+  auto [id, ns] = container('a');
+  std::vector<PortMapping> ports;
+  // No port mapping on macvlan: refused before anything is done.
+  NetworkSetup with_ports{id, ns, {"mv"}, {{"", 8080, 80, 1, "tcp"}}, {}};
+  auto refused = nets->setup(with_ports, ports);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), EINVAL);
+  NetworkSetup s{id, ns, {"mv"}, {}, {}};
+  auto a = nets->setup(s, ports);
+  ASSERT_TRUE(a.has_value()) << a.error().what();
+  EXPECT_TRUE((*a)[0].ips[0].starts_with("10.89.1.")) << (*a)[0].ips[0];
+  EXPECT_NE(sh("nsenter --net=" + ns + " ip -o -d link show eth0").out.find("macvlan"), std::string::npos);
+  EXPECT_TRUE(nets->teardown(s).has_value());
+  EXPECT_TRUE(nets->remove("mv", false).has_value());
+  EXPECT_EQ(sh("ip link show berth-test-d0").status, 0);  // a parent is not Berth's to delete
+  sh("ip link del berth-test-d0");
+}
+
 TEST_F(Net, PruneKeepsUsedAndDefault) {
   for (const char* name : {"used", "unused1", "unused2"}) {
     NetworkCreateOptions o;
