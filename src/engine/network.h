@@ -49,7 +49,7 @@ struct NetAttachment {
 struct NetworkSetup {
   std::string container_id;
   std::string netns;                   // path of the namespace
-  std::vector<std::string> networks;   // names; empty = the default network
+  std::vector<std::string> networks;   // names (or --network values "a,b"); empty = the default network
   std::vector<PortMapping> ports;      // published on the first network
   std::vector<std::string> aliases;    // DNS names (the container name)
 };

@@ -72,11 +72,22 @@ Result<> del_cached(const std::string& cache_file, const std::string& netns, con
   return cni::remove_cache(cache_file);
 }
 
+// The networks of a setup: each entry may be a --network value ("a,b"); none = the default.
+Result<std::vector<std::string>> network_names(const std::vector<std::string>& given, const std::string& default_network) {
+  if (given.empty()) return std::vector<std::string>{default_network};
+  std::vector<std::string> names;
+  for (const auto& g : given) {
+    auto named = networks_named_by(g, default_network);
+    if (named.empty()) return std::unexpected(Error(EINVAL, fmt::format("--network {} has no CNI network to set up", g)));
+    for (auto& n : named) names.push_back(std::move(n));
+  }
+  return names;
+}
+
 }  // namespace
 
 Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, std::vector<PortMapping>& ports) {
-  std::vector<std::string> names = setup.networks;
-  if (names.empty()) names.push_back(config_.default_network);
+  BERTH_TRY_ASSIGN(names, network_names(setup.networks, config_.default_network));
   std::vector<NetworkRecord> records;
   for (const auto& name : names) {
     if (name == config_.default_network) {
@@ -142,8 +153,7 @@ Result<> Networks::teardown(const NetworkSetup& setup) {
 }
 
 Result<> Networks::check(const NetworkSetup& setup) {
-  std::vector<std::string> names = setup.networks;
-  if (names.empty()) names.push_back(config_.default_network);
+  BERTH_TRY_ASSIGN(names, network_names(setup.networks, config_.default_network));
   for (size_t i = 0; i < names.size(); ++i) {
     std::string ifname = fmt::format("eth{}", i);
     std::string file = cni::cache_path(paths_->cni_results(), names[i], setup.container_id, ifname);

@@ -210,7 +210,7 @@ TEST_F(Net, TwoNetworksTwoInterfaces) {
   EXPECT_EQ(second->subnet, "10.89.1.0/24");  // the default's is taken
   EXPECT_EQ(second->interface, "berth1");
   auto [id, ns] = container('a');
-  NetworkSetup s{id, ns, {"berth", "second"}, {}, {}};
+  NetworkSetup s{id, ns, {"berth,second"}, {}, {}};  // as --network berth,second
   std::vector<PortMapping> ports;
   auto a = nets->setup(s, ports);
   ASSERT_TRUE(a.has_value()) << a.error().what();
