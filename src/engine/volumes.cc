@@ -200,6 +200,18 @@ Result<> remove_volume(EngineDb& db, const Paths& paths, std::string_view name, 
   return image::remove_tree(paths.volumes() + "/" + v.name);
 }
 
+Result<> remove_anonymous_volumes(EngineDb& db, const Paths& paths, const ContainerRecord& container) {
+  for (const auto& [destination, name] : container.volumes) {
+    auto v = db.volume(name);
+    if (!v && v.error().code() == ENOENT) continue;
+    if (!v) return std::unexpected(std::move(v).error());
+    if (!v->anonymous) continue;
+    auto r = remove_volume(db, paths, name, false);
+    if (!r && r.error().code() != EBUSY && r.error().code() != ENOENT) return r;
+  }
+  return {};
+}
+
 Result<VolumeFilter> parse_volume_filters(const std::vector<std::string>& filters) {
   VolumeFilter out;
   for (const auto& f : filters) {

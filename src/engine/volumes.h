@@ -40,6 +40,11 @@ Result<VolumeRecord> create_anonymous_volume(EngineDb& db, const Paths& paths);
 // a volume in use is refused: EBUSY naming the containers.
 Result<> remove_volume(EngineDb& db, const Paths& paths, std::string_view name, bool force);
 
+// Once a container's row is gone (`rm -v`, --rm): removes the anonymous
+// volumes it had (ContainerRecord::volumes). Named ones stay, and so does an
+// anonymous one another container still uses.
+Result<> remove_anonymous_volumes(EngineDb& db, const Paths& paths, const ContainerRecord& container);
+
 // --filter name=REGEX, label=KEY[=VALUE], dangling=true|false, driver=NAME:
 // the same key given twice matches either value, different keys must all match.
 struct VolumeFilter {

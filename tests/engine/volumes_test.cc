@@ -112,6 +112,25 @@ TEST_F(VolumesTest, AnonymousVolumes) {
   EXPECT_NE(create_anonymous_volume(db, paths)->name, v->name);
 }
 
+TEST_F(VolumesTest, AContainersAnonymousVolumesGoWithIt) {
+  auto anon = create_anonymous_volume(db, paths).value();
+  auto shared_anon = create_anonymous_volume(db, paths).value();
+  ASSERT_TRUE(create_volume(db, paths, {.name = "named"}));
+  ContainerRecord c;
+  c.id = new_id();
+  c.name = "leaving";
+  c.volumes = {{"/a", anon.name}, {"/b", shared_anon.name}, {"/c", "named"}, {"/d", "gone-already"}};
+  ASSERT_TRUE(db.add_container(c));
+  add_user("staying", shared_anon.name);
+  ASSERT_TRUE(db.remove_container(c.id));
+  auto r = remove_anonymous_volumes(db, paths, c);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(db.volume(anon.name).error().code(), ENOENT);
+  EXPECT_FALSE(fs::exists(root / ("lib/volumes/" + anon.name)));
+  EXPECT_TRUE(db.volume(shared_anon.name));
+  EXPECT_TRUE(db.volume("named"));
+}
+
 TEST_F(VolumesTest, RemoveIsRefusedWhileUsedUnlessForced) {
   auto v = create_volume(db, paths, {.name = "shared"});
   ASSERT_TRUE(v);
