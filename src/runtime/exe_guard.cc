@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -11,11 +12,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "base/fd.h"
+#include "base/file.h"
 
 extern char** environ;
 
@@ -79,26 +86,44 @@ std::string escape_lowerdir(const std::string& path) {
   return out;
 }
 
-// The running binary through a read-only overlayfs that is mounted nowhere
-// (runc 1.2's sealedOverlayfs): no copy, and unlike a read-only bind mount it
-// cannot be remounted writable, since a lower-only overlay has nowhere to
-// write. The mount lives as long as the exec'd file keeps it.
-Result<UniqueFd> overlay_image_of_self() {
-  char buf[PATH_MAX] = {};
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return sys_error(errno, "readlink \"/proc/self/exe\"");
-  std::string self(buf, static_cast<size_t>(n));
-  // Deleted or replaced on disk: the path no longer leads to what runs.
-  if (self.ends_with(" (deleted)") || self.front() != '/') return error("runtime binary \"{}\" is gone", self);
-  auto slash = self.rfind('/');
-  std::string dir = slash == 0 ? "/" : self.substr(0, slash);
-  std::string name = self.substr(slash + 1);
+// FNV-1a: a stable name for the binary's directory across runtime builds.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+bool on_readonly_overlay(int fd) {
+  struct statfs fs {};
+  return ::fstatfs(fd, &fs) == 0 && fs.f_type == kOverlayfsMagic && (fs.f_flags & ST_RDONLY);
+}
+
+// `name` in the cached overlay at `mnt`, if that is a read-only overlay
+// showing the very file that runs (overlayfs reports a lower file's own inode
+// number, size and times): a rebuilt binary makes the cache stale.
+UniqueFd open_cached_image(const std::string& mnt, const std::string& name, const struct stat& self) {
+  UniqueFd exe(::open((mnt + "/" + name).c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!exe || !on_readonly_overlay(exe.get()) || ::fstat(exe.get(), &st) < 0 || !S_ISREG(st.st_mode) ||
+      !same_file(st, self))
+    return {};
+  return exe;
+}
+
+// A lower-only overlay of `dir` (the binary's directory on top, so nothing in
+// the empty second layer masks it), read-only, not yet attached.
+Result<UniqueFd> make_overlay(const std::string& dir) {
+  if (::mkdir(kExeSealDir, 0700) < 0 && errno != EEXIST) return sys_error(errno, "create \"{}\"", kExeSealDir);
   if (::mkdir(kExeSealLowerDir, 0700) < 0 && errno != EEXIST)
     return sys_error(errno, "create \"{}\"", kExeSealLowerDir);
-
   UniqueFd ctx(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!ctx) return sys_error(errno, "fsopen overlay");
-  // The binary's directory on top, so nothing in the extra layer masks it.
   std::string lower = escape_lowerdir(dir) + ":" + kExeSealLowerDir;
   if (::fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) < 0)
     return sys_error(errno, "overlay lowerdir=\"{}\"", lower);
@@ -107,11 +132,90 @@ Result<UniqueFd> overlay_image_of_self() {
     return sys_error(errno, "create overlay of \"{}\"", dir);
   UniqueFd mnt(::fsmount(ctx.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
   if (!mnt) return sys_error(errno, "mount overlay of \"{}\"", dir);
-  UniqueFd exe(::openat(mnt.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!exe) return sys_error(errno, "open \"{}\" in overlay of \"{}\"", name, dir);
-  struct stat st {};
-  if (::fstat(exe.get(), &st) < 0 || !S_ISREG(st.st_mode)) return error("\"{}\" in overlay is not a file", name);
-  return exe;
+  return mnt;
+}
+
+// Cached overlays whose binary directory is gone are detached, so that
+// runtimes run from short-lived directories do not pile up mounts.
+void sweep_stale_overlays() {
+  std::string prefix = std::string(kExeSealDir) + "/";
+  auto text = read_file("/proc/self/mountinfo");
+  if (!text) return;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t eol = text->find('\n', pos);
+    if (eol == std::string::npos) eol = text->size();
+    std::string_view line(text->data() + pos, eol - pos);
+    pos = eol + 1;
+    // "id parent major:minor root mountpoint ... - overlay source options"
+    size_t f = 0;
+    for (int i = 0; i < 4 && f != std::string_view::npos; ++i) f = line.find(' ', f + 1);
+    if (f == std::string_view::npos) continue;
+    std::string_view point = line.substr(f + 1, line.find(' ', f + 1) - f - 1);
+    if (!point.starts_with(prefix) || line.find(" - overlay ") == std::string_view::npos) continue;
+    size_t lo = line.find("lowerdir=");
+    if (lo == std::string_view::npos) continue;
+    std::string_view lower = line.substr(lo + 9);
+    lower = lower.substr(0, std::min(lower.find(':'), lower.find(',')));
+    // mountinfo escapes space, tab, newline and backslash as \ooo: such paths are left alone.
+    if (lower.find('\\') != std::string_view::npos) continue;
+    struct stat st {};
+    if (::stat(std::string(lower).c_str(), &st) < 0 && errno == ENOENT)
+      (void)::umount2(std::string(point).c_str(), MNT_DETACH);
+  }
+}
+
+// The running binary through a read-only overlayfs of its directory (runc
+// 1.2's sealedOverlayfs): no copy, and unlike a read-only bind mount it
+// cannot be made writable, since a lower-only overlay has nowhere to write
+// (its superblock is read-only, whichever mount shows it).
+//
+// The overlay is attached under kExeSealDir once and reused by every later
+// run of a binary from the same directory: an anonymous one per run cost two
+// RCU grace periods (dissolving the detached mount, then tearing down the
+// overlay at exit), 1 to 4 ms on a loaded machine.
+Result<UniqueFd> overlay_image_of_self() {
+  char buf[PATH_MAX] = {};
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return sys_error(errno, "readlink \"/proc/self/exe\"");
+  std::string self_path(buf, static_cast<size_t>(n));
+  // Deleted or replaced on disk: the path no longer leads to what runs.
+  if (self_path.ends_with(" (deleted)") || self_path.front() != '/')
+    return error("runtime binary \"{}\" is gone", self_path);
+  struct stat self {};
+  if (::stat("/proc/self/exe", &self) < 0) return sys_error(errno, "stat \"/proc/self/exe\"");
+  auto slash = self_path.rfind('/');
+  std::string dir = slash == 0 ? "/" : self_path.substr(0, slash);
+  std::string name = self_path.substr(slash + 1);
+  std::string mnt = fmt::format("{}/{:016x}", kExeSealDir, fnv1a(dir));
+  if (auto exe = open_cached_image(mnt, name, self)) return exe;
+
+  BERTH_TRY_ASSIGN(overlay, make_overlay(dir));
+  // One runtime at a time attaches (racing ones would stack mounts).
+  UniqueFd lock(::open(kExeSealDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!lock) return sys_error(errno, "open \"{}\"", kExeSealDir);
+  while (::flock(lock.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) return sys_error(errno, "lock \"{}\"", kExeSealDir);
+  }
+  if (auto exe = open_cached_image(mnt, name, self)) return exe;
+  sweep_stale_overlays();
+  // A stale overlay (the binary was rebuilt) goes; processes still running from it keep it.
+  for (int i = 0; i < 8; ++i) {
+    struct statfs fs {};
+    if (::statfs(mnt.c_str(), &fs) < 0 || fs.f_type != kOverlayfsMagic) break;
+    if (::umount2(mnt.c_str(), MNT_DETACH) < 0) break;
+  }
+  if (::mkdir(mnt.c_str(), 0700) < 0 && errno != EEXIST) return sys_error(errno, "create \"{}\"", mnt);
+  if (::move_mount(overlay.get(), "", AT_FDCWD, mnt.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    // Attaching may be refused (e.g. a locked mount tree): an anonymous overlay still protects.
+    UniqueFd exe(::openat(overlay.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!exe || ::fstat(exe.get(), &st) < 0 || !S_ISREG(st.st_mode))
+      return error("\"{}\" in overlay of \"{}\" is not a file", name, dir);
+    return exe;
+  }
+  if (auto exe = open_cached_image(mnt, name, self)) return exe;
+  return error("\"{}\" in overlay at \"{}\" is not the running binary", name, mnt);
 }
 
 }  // namespace
@@ -119,8 +223,7 @@ Result<UniqueFd> overlay_image_of_self() {
 bool exe_is_on_readonly_overlay() {
   int fd = ::open("/proc/self/exe", O_PATH | O_CLOEXEC);
   if (fd < 0) return false;
-  struct statfs fs {};
-  bool ok = ::fstatfs(fd, &fs) == 0 && fs.f_type == kOverlayfsMagic && (fs.f_flags & ST_RDONLY);
+  bool ok = on_readonly_overlay(fd);
   ::close(fd);
   return ok;
 }

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -170,7 +171,9 @@ TEST(ExeGuard, ReexecutesFromAReadOnlyOverlay) {
   ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.status;
   EXPECT_EQ(r.report["error"], "");
   EXPECT_EQ(r.report["overlay"], "1");
-  EXPECT_EQ(r.report["exe"], "/exe_guard_test");  // the root of a mount attached nowhere
+  // The cached overlay of this program's directory, attached under kExeSealDir.
+  EXPECT_EQ(r.report["exe"].rfind(std::string(kExeSealDir) + "/", 0), 0u) << r.report["exe"];
+  EXPECT_TRUE(r.report["exe"].ends_with("/exe_guard_test")) << r.report["exe"];
   EXPECT_EQ(r.report["argv"], "exe-guard-helper|an arg|--another|");
   EXPECT_EQ(r.report["keep"], "kept value");
   EXPECT_EQ(r.report["marker"], "absent");
@@ -189,6 +192,31 @@ TEST(ExeGuard, OverlayProcExeCannotBeOverwrittenAfterExit) {
   EXPECT_EQ(open(path.c_str(), O_RDWR | O_CLOEXEC), -1);
   EXPECT_EQ(errno, EROFS);
   EXPECT_EQ(truncate(path.c_str(), 0), -1);
+}
+
+// How many mounts sit at `point` (stacked ones included).
+int mounts_at(const std::string& point) {
+  std::ifstream mi("/proc/self/mountinfo");
+  int count = 0;
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream ls(line);
+    std::string f[5];
+    for (auto& x : f) ls >> x;
+    if (f[4] == point) ++count;
+  }
+  return count;
+}
+
+TEST(ExeGuard, OverlayIsAttachedOnceAndReused) {
+  if (!can_mount()) GTEST_SKIP() << "overlayfs needs CAP_SYS_ADMIN";
+  auto first = run_helper("overlay");
+  auto second = run_helper("overlay");
+  ASSERT_EQ(first.report["error"], "");
+  ASSERT_EQ(second.report["error"], "");
+  const std::string& exe = first.report["exe"];
+  EXPECT_EQ(second.report["exe"], exe);
+  EXPECT_EQ(mounts_at(exe.substr(0, exe.rfind('/'))), 1);
+  EXPECT_EQ(second.report["overwrite"], "open:EROFS");
 }
 
 TEST(ExeGuard, DefaultPrefersTheOverlay) {
