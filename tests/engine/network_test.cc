@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <set>
 
 #include "engine/cni.h"
 #include "engine/db.h"
@@ -124,6 +125,46 @@ TEST_F(Net, DefaultNetworkRaceBetweenProcesses) {
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_TRUE(nlohmann::json::parse(slurp((*all)[0].conflist_path), nullptr, false).is_object());
+}
+
+// Two berth processes networking their first containers at once: one
+// default network, one bridge, distinct addresses, everything undone.
+TEST_F(Net, ConcurrentSetupsOnFirstUse) {
+  std::vector<pid_t> children;
+  for (char c : {'1', '2', '3'}) {
+    std::string id(64, c);
+    std::string ns = paths.netns(id);
+    ASSERT_TRUE(create_netns(ns).has_value());
+    namespaces.push_back(ns);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      auto d = EngineDb::open(paths.db());
+      if (!d) ::_exit(2);
+      Networks n(paths, *d, NetworkConfig{});
+      std::vector<PortMapping> ports;
+      auto a = n.setup({id, ns, {}, {}, {}}, ports);
+      if (!a) std::fprintf(stderr, "setup: %s\n", a.error().what().c_str());
+      ::_exit(a ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto all = db->networks();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 1u);
+  std::set<std::string> ips;
+  for (const auto& ns : namespaces) ips.insert(sh("nsenter --net=" + ns + " ip -o -4 addr show eth0 | awk '{print $4}'").out);
+  EXPECT_EQ(ips.size(), 3u);
+  for (char c : {'1', '2', '3'}) {
+    std::string id(64, c);
+    EXPECT_TRUE(nets->teardown({id, paths.netns(id), {}, {}, {}}).has_value());
+  }
+  EXPECT_EQ(veths(), "");
+  EXPECT_TRUE(cache_files().empty());
 }
 
 TEST_F(Net, SetupCheckTeardown) {
