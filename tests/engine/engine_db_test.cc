@@ -431,6 +431,43 @@ TEST(EngineLocks, LockObjectIsExclusiveAndMakesItsDirectory) {
   ::close(other);
 }
 
+// Several berths opening a fresh root at once: one makes the tables, the
+// others wait for it and find them made.
+TEST(EngineDbConcurrency, FirstOpensAtOnceMakeTheSchemaOnce) {
+  TempRoot root{"enginedb"};
+  std::string path = root / "fresh/berth.db";
+  constexpr int kProcs = 6;
+  int start_pipe[2];
+  ASSERT_EQ(::pipe(start_pipe), 0);
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(start_pipe[1]);
+      char go;
+      (void)::read(start_pipe[0], &go, 1);
+      auto db = EngineDb::open(path);
+      if (!db) {
+        std::fprintf(stderr, "open: %s\n", db.error().what().c_str());
+        ::_exit(1);
+      }
+      auto r = db->add_container(make_container(fmt::format("first-{}", p)));
+      if (!r) std::fprintf(stderr, "add: %s\n", r.error().what().c_str());
+      ::_exit(r ? 0 : 1);
+    }
+    kids.push_back(pid);
+  }
+  ::close(start_pipe[0]);
+  ::close(start_pipe[1]);
+  for (pid_t pid : kids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  }
+  EXPECT_EQ(EngineDb::open(path).value().containers()->size(), size_t{kProcs});
+}
+
 // Several processes each add 100 containers and a volume, update their own
 // containers and one shared counter, all at once. Nothing may be lost,
 // corrupted, or fail with "database is locked".
