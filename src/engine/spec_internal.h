@@ -1,6 +1,7 @@
 // Helpers of build_spec, one file per concern: user.cc (files read and
 // directories made inside an image's rootfs, never leaving it),
 // spec_security.cc (capabilities, seccomp, masked paths, devices),
+// spec_seccomp_profile.cc (seccomp profile files),
 // spec_mounts.cc (the mounts).
 #pragma once
 
@@ -42,6 +43,9 @@ Result<std::vector<std::string>> container_capabilities(const RunOptions& o);
 oci::Capabilities capability_sets(const std::vector<std::string>& caps);
 // nullopt: no filter (--privileged, seccomp=unconfined).
 Result<std::optional<oci::Seccomp>> container_seccomp(const RunOptions& o, const std::vector<std::string>& caps);
+// --security-opt seccomp=FILE: the runtime-spec form, or docker's form
+// (archMap, includes/excludes) resolved for `caps` and this machine.
+Result<oci::Seccomp> seccomp_profile(const std::string& path, const std::vector<std::string>& caps);
 void set_masked_paths(oci::Linux& l);
 // --device entries and the device cgroup rules (deny all but those; allow
 // all with the host's devices under --privileged).

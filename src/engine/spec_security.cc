@@ -9,10 +9,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "base/file.h"
 #include "engine/default_seccomp.h"
 #include "engine/spec_internal.h"
-#include "oci/config.h"
 #include "runtime/process_attrs.h"
 
 namespace berth::engine {
@@ -84,15 +82,8 @@ oci::Capabilities capability_sets(const std::vector<std::string>& caps) {
 Result<std::optional<oci::Seccomp>> container_seccomp(const RunOptions& o, const std::vector<std::string>& caps) {
   if (o.privileged || o.seccomp == "unconfined") return std::optional<oci::Seccomp>();
   if (o.seccomp.empty()) return std::optional<oci::Seccomp>(default_seccomp(caps));
-  // A profile file in the runtime-spec's linux.seccomp form, read with
-  // config.json's parser and validation.
-  BERTH_TRY_ASSIGN(text, read_file(o.seccomp));
-  std::string doc = R"({"ociVersion":"1.2.0","root":{"path":"/"},"process":{"args":["x"],"cwd":"/"},"linux":{"seccomp":)" +
-                    text + "}}";
-  auto spec = oci::parse_config(doc);
-  if (!spec) return std::unexpected(std::move(spec.error()).context("--security-opt seccomp=" + o.seccomp));
-  if (!spec->linux || !spec->linux->seccomp) return error("--security-opt seccomp={}: not a seccomp profile", o.seccomp);
-  return std::optional<oci::Seccomp>(std::move(*spec->linux->seccomp));
+  BERTH_TRY_ASSIGN(profile, seccomp_profile(o.seccomp, caps));
+  return std::optional<oci::Seccomp>(std::move(profile));
 }
 
 void set_masked_paths(oci::Linux& l) {

@@ -251,6 +251,57 @@ TEST_F(BuildSpec, DefaultsOfSecurity) {
   EXPECT_NE(err(build()).find("--security-opt seccomp=" + profile), std::string::npos) << err(build());
 }
 
+TEST_F(BuildSpec, DockerFormSeccompProfile) {
+  std::string profile = fs_.dir() + "/docker.json";
+  std::ofstream(profile) << R"({
+    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+    "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+                {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+    "syscalls": [
+      {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW", "comment": "always"},
+      {"name": "close", "action": "SCMP_ACT_ALLOW"},
+      {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}},
+      {"names": ["acct"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}},
+      {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_KILL"]}},
+      {"names": ["s390_pci_mmio_read"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390x"]}},
+      {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+       "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]}}
+    ]})";
+  options_.seccomp = profile;
+  auto s = build();
+  ASSERT_TRUE(s) << err(s);
+  const auto& p = *s->linux->seccomp;
+  EXPECT_EQ(p.default_action, "SCMP_ACT_ERRNO");
+  EXPECT_EQ(p.default_errno_ret, 1u);
+#if defined(__x86_64__)
+  EXPECT_EQ(p.architectures, (std::vector<std::string>{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}));
+#endif
+  std::vector<std::string> names;
+  for (const auto& c : p.syscalls) names.insert(names.end(), c.names.begin(), c.names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "write", "close", "ptrace", "clone"}));
+  EXPECT_EQ(p.syscalls.back().args.size(), 1u);
+
+  options_.cap_add = {"SYS_ADMIN"};
+  options_.cap_drop = {"KILL"};
+  names.clear();
+  auto admin = build();
+  ASSERT_TRUE(admin) << err(admin);
+  for (const auto& c : admin->linux->seccomp->syscalls) names.insert(names.end(), c.names.begin(), c.names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "write", "close", "mount", "ptrace", "personality"}));
+
+  // containers-common's own profile, when installed, reads and compiles.
+  if (std::filesystem::exists("/usr/share/containers/seccomp.json")) {
+    options_.seccomp = "/usr/share/containers/seccomp.json";
+    auto c = build();
+    ASSERT_TRUE(c) << err(c);
+    EXPECT_GT(c->linux->seccomp->syscalls.size(), 5u);
+  }
+  options_.seccomp = profile;
+  std::ofstream(profile, std::ios::trunc) << "[]";
+  EXPECT_EQ(err(build()), "--security-opt seccomp=" + profile + ": not a JSON object");
+}
+
 TEST_F(BuildSpec, Privileged) {
   options_.privileged = true;
   options_.cap_drop = {"ALL"};  // --privileged wins
