@@ -108,7 +108,14 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   // Kept for delete's poststop hooks and for exec, which gives a new process
   // the container's own attributes (seccomp, capabilities, rlimits...) even
   // if the bundle changes later.
-  BERTH_TRY(write_file_atomic(store.config_path(opts.id), config_text, 0600, Durability::volatile_));
+  {
+    // Written straight into the state dir made just above: nobody reads it
+    // before state.json exists (which stays atomic), so no temp file and
+    // rename are needed; O_EXCL refuses anything already there.
+    std::string path = store.config_path(opts.id);
+    BERTH_TRY_ASSIGN(config_fd, open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0600));
+    BERTH_TRY(write_all(config_fd.get(), config_text, path));
+  }
   BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
   BERTH_TRY_ASSIGN(state_dir, open_file(store.dir(opts.id), O_PATH | O_DIRECTORY));
 
