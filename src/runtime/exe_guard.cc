@@ -239,13 +239,18 @@ bool exe_is_sealed() {
 Result<> ensure_protected_exe(int argc, char** argv) { return ensure_protected_exe(argc, argv, ExeSeal::any); }
 
 Result<> ensure_protected_exe(int argc, char** argv, ExeSeal how) {
+  // Once found protected, later calls (main's early one, then the verb's) are free.
+  static bool protected_exe = false;
+  if (protected_exe) return {};
   if (argc < 1 || argv == nullptr || argv[argc] != nullptr) return error("ensure protected exe: bad argv");
   bool reexeced = ::getenv(kBerthClonedEnv) != nullptr;
   // The container's process is exec'd from us: it must not see our marker.
   ::unsetenv(kBerthClonedEnv);
-  if (exe_is_sealed()) return {};
   // A read-only overlay counts only when we made it: the marker says so.
-  if (reexeced && exe_is_on_readonly_overlay()) return {};
+  if (exe_is_sealed() || (reexeced && exe_is_on_readonly_overlay())) {
+    protected_exe = true;
+    return {};
+  }
   // Re-executed yet not protected: something undid it; never loop.
   if (reexeced) return error("re-executed from a sealed copy, but \"/proc/self/exe\" is not sealed");
 

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "runtime/exe_guard.h"
 #include "runtime/rootless.h"
 #include "runtime/seccomp.h"
 
@@ -38,6 +39,13 @@ int main(int argc, char** argv) {
   tool::Globals g;
   g.argc = argc;
   g.argv = argv;
+  std::string_view verb = tool::verb_of(argc, argv);
+  // Verbs that enter a container re-execute from a read-only image of the
+  // runtime (exe_guard.h) before the command line is even built, so that it
+  // is built and parsed once, not twice. Their callbacks call the guard again:
+  // free once protected, and an error here recurs there, reported and logged.
+  if (verb == "create" || verb == "run" || verb == "exec" || verb == "restore")
+    (void)runtime::ensure_protected_exe(argc, argv);
 
   CLI::App app{"berth-runtime: an OCI container runtime (runc-compatible command line)", "berth-runtime"};
   app.require_subcommand(1);
@@ -66,7 +74,6 @@ int main(int argc, char** argv) {
       {"restore", tool::add_restore}, {"pause", tool::add_pause},     {"resume", tool::add_resume},
       {"events", tool::add_events},   {"ps", tool::add_ps},
   };
-  std::string_view verb = tool::verb_of(argc, argv);
   bool found = false;
   for (const auto& [name, add] : kVerbs)
     if (name == verb) {
