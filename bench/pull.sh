@@ -5,6 +5,7 @@
 # hyperfine run, each preceded by a --prepare that removes the previous copy:
 #
 #   berth pull                       content store + overlay snapshots
+#   berth pull (no ranged layer)     the same, max-connections-per-layer = 1
 #   ctr images pull                  a private containerd 1.6 (overlayfs snapshotter)
 #   podman pull                      private storage (overlay driver)
 #   skopeo copy + umoci unpack       fetch to an OCI layout, then unpack
@@ -47,6 +48,8 @@ REG=127.0.0.1:$("$TOP/scripts/registry.sh" free-port)
 "$TOP/scripts/containerd.sh" start "$W/containerd"
 IMG=$REG/fixtures/debian:bookworm
 
+# The same pull with every layer in one stream (no ranged download of the big one).
+printf '[pull]\nmax-connections-per-layer = 1\n' > "$W/one-stream.toml"
 CTR="ctr -a $W/containerd/containerd.sock -n berth-bench"
 POD="podman --root $W/podman/root --runroot $W/podman/runroot --tmpdir $W/podman/tmp --cgroup-manager cgroupfs
      --events-backend file --storage-driver overlay"
@@ -68,6 +71,8 @@ log "image $IMG: $(du -sh --apparent-size "$DATA/oci-debian/blobs" | cut -f1) in
 hyperfine --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$W/pull.json" \
   --prepare "rm -rf $W/berth" -n "berth pull" \
       "$BERTH --root $W/berth pull -q --tls-verify=false $IMG >/dev/null" \
+  --prepare "rm -rf $W/berth" -n "berth pull (no ranged layer)" \
+      "$BERTH --root $W/berth --config $W/one-stream.toml pull -q --tls-verify=false $IMG >/dev/null" \
   --prepare "$CTR_CLEAN" -n "ctr images pull" \
       "$CTR images pull --plain-http $IMG >/dev/null" \
   --prepare "$POD_CLEAN" -n "podman pull" \
