@@ -137,8 +137,12 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   }
   BERTH_TRY(plan_network(n, existing));
   BERTH_TRY(db_->add_network(n));
-  if (auto written = write_conflist(n, *paths_); !written) {
+  auto written = write_conflist(n, *paths_);
+  if (written) written = sync_network_rules(*db_, *paths_);
+  if (!written) {
     (void)db_->remove_network(n.name);
+    (void)::unlink(n.conflist_path.c_str());
+    (void)sync_network_rules(*db_, *paths_);
     return std::unexpected(std::move(written).error());
   }
   return n;
@@ -199,6 +203,7 @@ Result<> Networks::remove(std::string_view name, bool force) {
     BERTH_TRY(cni::remove_cache(entry.path().string()));
   }
   BERTH_TRY(db_->remove_network(n.name));
+  BERTH_TRY(sync_network_rules(*db_, *paths_));  // its masquerade and forward rules go
   if (::unlink(n.conflist_path.c_str()) != 0 && errno != ENOENT)
     return sys_error(errno, "remove \"{}\"", n.conflist_path);
   std::filesystem::remove_all(paths_->ipam_dir() + "/" + n.name, ec);

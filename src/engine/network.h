@@ -3,7 +3,8 @@
 // the network configuration on stdin; ADD's result is cached under
 // Paths::cni_results() and given to DEL and CHECK as prevResult.
 // A network is a conflist: bridge (host-local IPAM, dataDir under
-// Paths::ipam_dir()), portmap (for -p), firewall; loopback is brought up
+// Paths::ipam_dir()), portmap (for -p); masquerade and forward rules are
+// Berth's own, per network (network_config.h); loopback is brought up
 // in every new network namespace. The default network "berth" (bridge
 // berth0, 10.89.0.0/24) is created on first use.
 #pragma once

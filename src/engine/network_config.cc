@@ -89,17 +89,46 @@ nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir
   if (!n.internal) ipam["routes"] = {{{"dst", "0.0.0.0/0"}}};
   nlohmann::json main;
   if (n.driver == "bridge") {
-    main = {{"type", "bridge"}, {"bridge", n.interface}, {"isGateway", true}, {"ipMasq", !n.internal},
+    main = {{"type", "bridge"}, {"bridge", n.interface}, {"isGateway", true}, {"ipMasq", false},
             {"hairpinMode", true}, {"ipam", ipam}};
   } else {
     main = {{"type", n.driver}, {"master", n.interface}, {"ipam", ipam}};
   }
   nlohmann::json plugins = nlohmann::json::array({main});
-  if (n.driver == "bridge") {
-    plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
-    plugins.push_back({{"type", "firewall"}, {"backend", "iptables"}});
-  }
+  if (n.driver == "bridge") plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
   return {{"cniVersion", "1.0.0"}, {"name", n.name}, {"plugins", plugins}};
+}
+
+std::string network_rules_batch(const std::vector<NetworkRecord>& networks, bool jumps_exist) {
+  std::string filter, nat;
+  for (const auto& n : networks) {
+    if (n.driver != "bridge") continue;
+    std::string comment = fmt::format("-m comment --comment \"berth network {}\"", n.name);
+    // What the firewall plugin accepted per container: replies to the
+    // subnet, anything from it.
+    filter += fmt::format("-A BERTH-FORWARD -d {} -o {} -m conntrack --ctstate RELATED,ESTABLISHED {} -j ACCEPT\n",
+                          n.subnet, n.interface, comment);
+    filter += fmt::format("-A BERTH-FORWARD -s {} -i {} {} -j ACCEPT\n", n.subnet, n.interface, comment);
+    if (n.internal) continue;
+    // What the bridge plugin's ipMasq did per container, for the subnet:
+    // not within it, not multicast.
+    nat += fmt::format("-A BERTH-POSTROUTING -s {} -d {} {} -j RETURN\n", n.subnet, n.subnet, comment);
+    nat += fmt::format("-A BERTH-POSTROUTING -s {} -d 224.0.0.0/4 {} -j RETURN\n", n.subnet, comment);
+    nat += fmt::format("-A BERTH-POSTROUTING -s {} {} -j MASQUERADE\n", n.subnet, comment);
+  }
+  if (filter.empty()) {
+    // No bridge network left: the chains and the jumps go.
+    return "*filter\n-D FORWARD -j BERTH-FORWARD\n-F BERTH-FORWARD\n-X BERTH-FORWARD\nCOMMIT\n"
+           "*nat\n-D POSTROUTING -j BERTH-POSTROUTING\n-F BERTH-POSTROUTING\n-X BERTH-POSTROUTING\nCOMMIT\n";
+  }
+  // Declaring a chain under --noflush empties it: the batch replaces what
+  // the chains held; the jump is moved to the top (deleted first when there).
+  std::string out = "*filter\n:BERTH-FORWARD - [0:0]\n";
+  if (jumps_exist) out += "-D FORWARD -j BERTH-FORWARD\n";
+  out += "-I FORWARD -j BERTH-FORWARD\n" + filter + "COMMIT\n*nat\n:BERTH-POSTROUTING - [0:0]\n";
+  if (jumps_exist) out += "-D POSTROUTING -j BERTH-POSTROUTING\n";
+  out += "-I POSTROUTING -j BERTH-POSTROUTING\n" + nat + "COMMIT\n";
+  return out;
 }
 
 }  // namespace berth::engine

@@ -40,8 +40,19 @@ std::string format_subnet(const Ipv4Net& net);
 Result<> plan_network(NetworkRecord& n, const std::vector<NetworkRecord>& existing);
 
 // The configuration list of a network (cniVersion 1.0.0): bridge or macvlan
-// or ipvlan with host-local IPAM (dataDir `ipam_dir`), then portmap and
-// firewall; an internal network gets no masquerade and no default route.
+// or ipvlan with host-local IPAM (dataDir `ipam_dir`), then portmap; an
+// internal network gets no default route. Lean, as netavark's: the bridge's
+// ipMasq is off and there is no firewall plugin (each would run iptables per
+// container); the per-network rules of network_rules_batch replace them.
 nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir);
+
+// The iptables-restore --noflush batch of the bridge networks' rules: in
+// filter, BERTH-FORWARD (jumped to first from FORWARD) accepts what comes
+// from each subnet by its bridge and the replies going to it; in nat,
+// BERTH-POSTROUTING (from POSTROUTING) masquerades each non-internal subnet
+// leaving it (not to itself, not multicast). Comments name the network. The
+// batch replaces the chains' content; `jumps_exist` moves the jumps rather
+// than adding them. With no bridge network: removes the chains and jumps.
+std::string network_rules_batch(const std::vector<NetworkRecord>& networks, bool jumps_exist);
 
 }  // namespace berth::engine

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/db.h"
 #include "engine/options.h"
 #include "engine/paths.h"
 #include "engine/records.h"
@@ -33,6 +34,15 @@ Result<> write_conflist(const NetworkRecord& n, const Paths& paths);
 // rules of the cached result, which the plugin (1.1.1) skips then.
 void remove_masquerade_rules(const nlohmann::json& conflist, const std::string& container_id,
                              const nlohmann::json& result);
+
+// Berth's per-network iptables rules (network_rules.cc): apply_network_rules
+// makes the chains hold exactly the rules of `networks` (one
+// iptables-restore; two the first time); sync_network_rules does it for every
+// network in the database and marks them installed; ensure_network_rules
+// does that only when `n` is a bridge network not marked yet (after boot).
+Result<> apply_network_rules(const std::vector<NetworkRecord>& networks);
+Result<> sync_network_rules(EngineDb& db, const Paths& paths);
+Result<> ensure_network_rules(const NetworkRecord& n, EngineDb& db, const Paths& paths);
 
 // Deletes a network interface of the caller's namespace (rtnetlink); a
 // missing one is not an error.

@@ -102,6 +102,7 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
     return std::unexpected(Error(EINVAL, fmt::format("ports cannot be published on network \"{}\": its {} driver has no port mapping",
                                                      records[0].name, records[0].driver)));
   BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports));
+  for (const auto& n : records) BERTH_TRY(ensure_network_rules(n, *db_, *paths_));
 
   std::vector<NetAttachment> attachments;
   std::vector<std::string> added;  // cache files, to undo on failure

@@ -37,6 +37,10 @@ class Cni : public ::testing::Test {
     n.interface = bridge;
     n.internal = internal;
     EXPECT_TRUE(plan_network(n, {}).has_value());
+    // Berth's per-network rules, as Networks installs them (masquerade, forward).
+    installed_.push_back(n);
+    auto applied = apply_network_rules(installed_);
+    EXPECT_TRUE(applied.has_value()) << applied.error().what();
     return make_conflist(n, paths.ipam_dir());
   }
 
@@ -55,9 +59,12 @@ class Cni : public ::testing::Test {
   void TearDown() override {
     for (const auto& p : made_) EXPECT_TRUE(remove_netns(p).has_value());
     sh("ip link del berth0; ip link del berth7");
+    EXPECT_TRUE(apply_network_rules({}).has_value());
+    EXPECT_EQ(sh("iptables-save | grep -c BERTH").out, "0\n");
   }
 
   std::vector<std::string> made_;
+  std::vector<NetworkRecord> installed_;
 };
 
 std::string in(const std::string& ns, const std::string& command) {
@@ -103,11 +110,22 @@ TEST_F(Cni, AddGivesAnAddressAndDefaultRouteAndReachesTheGateway) {
   EXPECT_EQ(accept_one(gw), "hello");
   auto ping = sh("nsenter --net=" + ns + " busybox ping -c1 -W1 10.89.0.1");
   EXPECT_EQ(ping.status, 0) << ping.out;
-  // ipMasq: the container's address is masqueraded going out.
+  // The container's address is masqueraded going out: by the network's
+  // rule for its subnet (no rule of its own: the bridge's ipMasq is off).
   std::string ip = (*result)["ips"][0]["address"].get<std::string>();
   ip = ip.substr(0, ip.find('/'));
+  auto subnet = parse_subnet("10.89.0.0/24");
+  auto address = parse_ipv4(ip);
+  ASSERT_TRUE(subnet && address);
+  EXPECT_TRUE(subnet->contains(*address)) << ip;
   std::string r = rules();
-  EXPECT_NE(r.substr(r.find("*nat")).find("-s " + ip + "/32"), std::string::npos) << r;
+  std::string nat = r.substr(r.find("*nat"));
+  EXPECT_NE(nat.find("-A POSTROUTING -j BERTH-POSTROUTING"), std::string::npos) << nat;
+  EXPECT_NE(nat.find("-A BERTH-POSTROUTING -s 10.89.0.0/24 -m comment --comment \"berth network berth\" -j MASQUERADE"),
+            std::string::npos)
+      << nat;
+  EXPECT_EQ(r.find(ip), std::string::npos) << r;  // no per-container rule
+  EXPECT_NE(r.find("-A FORWARD -j BERTH-FORWARD"), std::string::npos) << r;
   auto checked = cni::check_list(list, inv("c1", ns), nlohmann::json::object(), *result);
   EXPECT_TRUE(checked.has_value()) << checked.error().what();
   EXPECT_TRUE(cni::del_list(list, inv("c1", ns), nlohmann::json::object(), *result).has_value());
@@ -198,9 +216,9 @@ TEST_F(Cni, InternalNetworkHasNoMasqueradeAndNoDefaultRoute) {
   ASSERT_TRUE(result.has_value()) << result.error().what();
   EXPECT_NE(in(ns, "ip -o -4 addr show eth0").find("inet 10.89.7."), std::string::npos);
   EXPECT_EQ(in(ns, "ip route show default"), "");
-  // ipMasq off: no rule names the container's address (the bridge's would).
+  // Internal: the forward rules of its subnet, no masquerade.
   std::string r = rules();
-  EXPECT_NE(r.find("-s 10.89.7."), std::string::npos) << r;  // firewall's, as on any network
+  EXPECT_NE(r.find("-A BERTH-FORWARD -s 10.89.7.0/24 -i berth7"), std::string::npos) << r;
   auto nat = r.find("*nat") == std::string::npos ? "" : r.substr(r.find("*nat"));  // no nat table at all: fine
   EXPECT_EQ(nat.find("10.89.7."), std::string::npos) << nat;
   EXPECT_TRUE(cni::del_list(list, inv("c1", ns), nlohmann::json::object(), *result).has_value());

@@ -13,6 +13,7 @@
 #include "engine/cni.h"
 #include "engine/db.h"
 #include "engine/network.h"
+#include "engine/network_internal.h"
 #include "net_test_env.h"
 #include "test_util.h"
 
@@ -84,12 +85,12 @@ TEST_F(Net, DefaultNetworkMadeOnFirstUse) {
   EXPECT_EQ(n->conflist_path, paths.networks() + "/berth.conflist");
   auto conf = nlohmann::json::parse(slurp(n->conflist_path));
   EXPECT_EQ(conf["cniVersion"], "1.0.0");
-  ASSERT_EQ(conf["plugins"].size(), 3u);
+  // Lean: no per-container iptables but portmap's (Berth's rules are per network).
+  ASSERT_EQ(conf["plugins"].size(), 2u);
   EXPECT_EQ(conf["plugins"][0]["type"], "bridge");
-  EXPECT_EQ(conf["plugins"][0]["ipMasq"], true);
+  EXPECT_EQ(conf["plugins"][0]["ipMasq"], false);
   EXPECT_EQ(conf["plugins"][0]["ipam"]["dataDir"], paths.ipam_dir());
   EXPECT_EQ(conf["plugins"][1]["type"], "portmap");
-  EXPECT_EQ(conf["plugins"][2]["type"], "firewall");
   auto again = nets->ensure_default();
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->id, n->id);
@@ -209,6 +210,9 @@ TEST_F(Net, SetupCheckTeardown) {
 }
 
 TEST_F(Net, TeardownAfterTheNamespaceIsGone) {
+  // The network's own rules in place first (they stay): only the container's count.
+  ASSERT_TRUE(nets->ensure_default().has_value());
+  ASSERT_TRUE(sync_network_rules(*db, paths).has_value());
   std::string before_rules = sh("iptables-save | grep -c 10.89.0.").out;
   auto [id, ns] = container('a');
   NetworkSetup s{id, ns, {}, {{"", 0, 80, 1, "tcp"}}, {}};
@@ -220,6 +224,51 @@ TEST_F(Net, TeardownAfterTheNamespaceIsGone) {
   EXPECT_TRUE(cache_files().empty());
   EXPECT_EQ(sh("iptables-save | grep -c 10.89.0.").out, before_rules) << sh("iptables-save").out;
   EXPECT_EQ(veths(), "");
+}
+
+// iptables-save without counters and the generated-at comments.
+std::string rules() { return sh("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'").out; }
+
+// Masquerade and forward rules are the network's, installed once (at create,
+// or at first use after boot), not per container; removed with the network.
+TEST_F(Net, PerNetworkRulesInstalledOnceAndRemovedWithTheNetwork) {
+  auto [id, ns] = container('a');
+  NetworkSetup s{id, ns, {}, {}, {}};
+  std::vector<PortMapping> ports;
+  ASSERT_TRUE(nets->setup(s, ports).has_value());  // the default network's rules, at first use
+  std::string with_default = rules();
+  EXPECT_NE(with_default.find("-A BERTH-POSTROUTING -s 10.89.0.0/24 -m comment --comment \"berth network berth\" -j MASQUERADE"),
+            std::string::npos)
+      << with_default;
+  EXPECT_NE(with_default.find("-A BERTH-FORWARD -s 10.89.0.0/24 -i berth0"), std::string::npos) << with_default;
+  ASSERT_TRUE(nets->teardown(s).has_value());
+  EXPECT_EQ(rules(), with_default);  // a container leaves no rule behind, takes none away
+
+  NetworkCreateOptions o;
+  o.name = "ruled";
+  auto n = nets->create(o);
+  ASSERT_TRUE(n.has_value()) << n.error().what();
+  std::string with_both = rules();
+  EXPECT_NE(with_both.find("-A BERTH-POSTROUTING -s 10.89.1.0/24 -m comment --comment \"berth network ruled\" -j MASQUERADE"),
+            std::string::npos)
+      << with_both;
+  EXPECT_EQ(sh("iptables-save | grep -c -- '-j BERTH-'").out, "2\n");  // one jump per chain
+  auto [id2, ns2] = container('b');
+  NetworkSetup s2{id2, ns2, {"berth,ruled"}, {}, {}};
+  ASSERT_TRUE(nets->setup(s2, ports).has_value());
+  EXPECT_EQ(rules(), with_both);  // nothing per container
+  ASSERT_TRUE(nets->teardown(s2).has_value());
+
+  // After a reboot (rules and <runroot> both gone) the first use installs them again.
+  ASSERT_TRUE(apply_network_rules({}).has_value());
+  std::filesystem::remove_all(paths.runroot + "/network-rules");
+  ASSERT_TRUE(nets->setup(s2, ports).has_value());
+  EXPECT_EQ(rules(), with_both);
+  ASSERT_TRUE(nets->teardown(s2).has_value());
+
+  ASSERT_TRUE(nets->remove("ruled", false).has_value());
+  EXPECT_EQ(rules(), with_default);  // restored exactly
+  ASSERT_TRUE(apply_network_rules({}).has_value());
 }
 
 TEST_F(Net, RandomHostPortsResolvedAndPublished) {
