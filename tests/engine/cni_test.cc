@@ -133,6 +133,38 @@ TEST_F(Cni, AddGivesAnAddressAndDefaultRouteAndReachesTheGateway) {
   EXPECT_FALSE(cni::check_list(list, inv("c1", ns), nlohmann::json::object(), *result).has_value());
 }
 
+// A host outside the bridge: namespace "outside", linked to the test's
+// namespace by a veth (192.0.2.0/24), with no route back to the container's
+// subnet. The container reaches it only masqueraded by the network's rule:
+// the connection arrives from the test namespace's address.
+TEST_F(Cni, ContainerReachesOutsideMasqueraded) {
+  auto list = network();
+  auto outside = netns("outside");
+  auto linked = sh("nsenter --net=" + outside +
+                   " sh -c 'ip link add berth-test-o1 type veth peer name berth-test-o0 && ip link set berth-test-o0 netns " +
+                   std::to_string(::getpid()) + " && ip addr add 192.0.2.2/24 dev berth-test-o1 && ip link set berth-test-o1 up'");
+  ASSERT_EQ(linked.status, 0) << linked.out;
+  ASSERT_EQ(sh("ip addr add 192.0.2.1/24 dev berth-test-o0 && ip link set berth-test-o0 up").status, 0);
+  auto ns = netns("c1");
+  auto result = cni::add_list(list, inv("c1", ns), nlohmann::json::object());
+  ASSERT_TRUE(result.has_value()) << result.error().what();
+  auto listener = in_netns(outside, [] { return listen_tcp("192.0.2.2", 7003); });
+  ASSERT_TRUE(listener.valid());
+  EXPECT_TRUE(in_netns(ns, [] { return connect_tcp("192.0.2.2", 7003, "out"); }));
+  pollfd p{listener.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 1000), 1);
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  UniqueFd c(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
+  ASSERT_TRUE(c.valid());
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+  EXPECT_STREQ(text, "192.0.2.1");  // not the container's 10.89.0.x
+  EXPECT_NE(sh("iptables -t nat -L BERTH-POSTROUTING -v -n | grep MASQUERADE").out.find("10.89.0.0/24"), std::string::npos);
+  EXPECT_TRUE(cni::del_list(list, inv("c1", ns), nlohmann::json::object(), *result).has_value());
+  sh("ip link del berth-test-o0");
+}
+
 TEST_F(Cni, TwoContainersReachEachOther) {
   auto list = network();
   auto a = netns("ca"), b = netns("cb");
