@@ -293,6 +293,33 @@ TEST_F(Cni, ResultCacheRoundTrip) {
   EXPECT_TRUE(cni::remove_cache(file).has_value());
 }
 
+// The batch of Berth's per-network rules, exactly: forward rules for every
+// bridge network, masquerade only for a non-internal one, nothing for macvlan.
+TEST(NetworkRules, Batch) {
+  NetworkRecord a{.name = "berth", .driver = "bridge", .interface = "berth0", .subnet = "10.89.0.0/24"};
+  NetworkRecord b{.name = "inner", .driver = "bridge", .interface = "berth1", .subnet = "10.89.1.0/24", .internal = true};
+  NetworkRecord m{.name = "mv", .driver = "macvlan", .interface = "eth0", .subnet = "10.89.2.0/24"};
+  std::string c = "-m comment --comment \"berth network ";
+  EXPECT_EQ(network_rules_batch({a, b, m}, false),
+            "*filter\n:BERTH-FORWARD - [0:0]\n-I FORWARD -j BERTH-FORWARD\n"
+            "-A BERTH-FORWARD -d 10.89.0.0/24 -o berth0 -m conntrack --ctstate RELATED,ESTABLISHED " + c + "berth\" -j ACCEPT\n"
+            "-A BERTH-FORWARD -s 10.89.0.0/24 -i berth0 " + c + "berth\" -j ACCEPT\n"
+            "-A BERTH-FORWARD -d 10.89.1.0/24 -o berth1 -m conntrack --ctstate RELATED,ESTABLISHED " + c + "inner\" -j ACCEPT\n"
+            "-A BERTH-FORWARD -s 10.89.1.0/24 -i berth1 " + c + "inner\" -j ACCEPT\n"
+            "COMMIT\n*nat\n:BERTH-POSTROUTING - [0:0]\n-I POSTROUTING -j BERTH-POSTROUTING\n"
+            "-A BERTH-POSTROUTING -s 10.89.0.0/24 -d 10.89.0.0/24 " + c + "berth\" -j RETURN\n"
+            "-A BERTH-POSTROUTING -s 10.89.0.0/24 -d 224.0.0.0/4 " + c + "berth\" -j RETURN\n"
+            "-A BERTH-POSTROUTING -s 10.89.0.0/24 " + c + "berth\" -j MASQUERADE\n"
+            "COMMIT\n");
+  // With the jumps there: moved, not doubled.
+  std::string moved = network_rules_batch({a}, true);
+  EXPECT_NE(moved.find("-D FORWARD -j BERTH-FORWARD\n-I FORWARD -j BERTH-FORWARD\n"), std::string::npos) << moved;
+  EXPECT_NE(moved.find("-D POSTROUTING -j BERTH-POSTROUTING\n-I POSTROUTING -j BERTH-POSTROUTING\n"), std::string::npos);
+  // No bridge network: the chains and jumps go.
+  EXPECT_EQ(network_rules_batch({m}, true), network_rules_batch({}, true));
+  EXPECT_NE(network_rules_batch({}, true).find("-X BERTH-POSTROUTING"), std::string::npos);
+}
+
 // The cost of networking a container: namespace, ADD, DEL (printed; the
 // benchmark of `berth run` depends on it). Loose bounds catch a pathology.
 TEST_F(Cni, Timings) {
