@@ -57,4 +57,15 @@ class RuntimeHandler {
   virtual Result<int> exec(const HandlerExec& request) = 0;
 };
 
+// The runtime library in this process, its state under `state_root`
+// (Paths::builtin_runtime_root()). create() leaves the init a child of the
+// calling process (start_monitor's forked monitor-to-be).
+std::unique_ptr<RuntimeHandler> make_builtin_handler(std::string name, std::string state_root);
+// A runc-compatible binary at `binary`, run with `--root state_root`
+// (Paths::oci_runtime_root(name) unless berth.toml names one).
+std::unique_ptr<RuntimeHandler> make_oci_handler(std::string name, std::string binary, std::string state_root);
+
+// The runtime-spec `process` object of an exec as JSON (the --process file).
+std::string process_to_json(const oci::Process& process);
+
 }  // namespace berth::engine

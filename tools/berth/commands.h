@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/error.h"
+#include "engine/engine.h"
 #include "image/config.h"
 #include "image/store.h"
 
@@ -30,7 +31,9 @@ Result<image::Config> load_config(const Globals& g);
 
 // The store under --root (store_access.cc).
 Result<image::Store> open_store(const Globals& g);
-// The `image` and `system` groups, created by whichever verb comes first.
+// The engine under --root/--runroot with berth.toml's engine part (engine_access.cc).
+Result<engine::Engine> open_engine(const Globals& g);
+// The `image`, `system` and `container` groups, created by whichever verb comes first.
 CLI::App* group(CLI::App& app, const std::string& name, const std::string& description);
 
 // The verbs; each adds a subcommand whose callback does the work.
@@ -55,5 +58,17 @@ void add_rename(CLI::App& app, Globals& g);
 void add_port(CLI::App& app, Globals& g);
 void add_network(CLI::App& app, Globals& g);  // create, ls, inspect, rm, prune
 void add_volume(CLI::App& app, Globals& g);  // volume create/ls/inspect/rm/prune
+// Containers (engine).
+void add_run(CLI::App& app, Globals& g);
+void add_create(CLI::App& app, Globals& g);
+void add_start(CLI::App& app, Globals& g);
+void add_stop(CLI::App& app, Globals& g);
+void add_kill(CLI::App& app, Globals& g);
+void add_restart(CLI::App& app, Globals& g);
+void add_rm(CLI::App& app, Globals& g);
+void add_ps(CLI::App& app, Globals& g);
+void add_inspect(CLI::App& app, Globals& g);
+void add_wait(CLI::App& app, Globals& g);
+void add_container_cleanup(CLI::App& app, Globals& g);
 
 }  // namespace berth::tool

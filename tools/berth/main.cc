@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <string_view>
+#include <utility>
 
 #include "base/log.h"
 #include "commands.h"
@@ -20,29 +22,74 @@ namespace {
 
 using AddVerb = void (*)(CLI::App&, Globals&);
 
-// Every verb of berth, in the order `berth --help` lists them.
-constexpr AddVerb kVerbs[] = {
-    add_pull,
-    add_push,
-    add_login,
-    add_logout,
-    add_images,
-    add_image_inspect,
-    add_tag,
-    add_rmi,
-    add_save,
-    add_load,
-    add_import,
-    add_system,
-    add_logs,
-    add_attach,
-    add_cp,
-    add_stats,
-    add_rename,
-    add_port,
-    add_network,
-    add_volume,
+// Every verb of berth, in the order `berth --help` lists them, by the words
+// that name it: "run", or a group's "container run". Building a verb's
+// options costs start-up time (CLI11 makes an object per option): only the
+// verbs the command line names are built, all of them for help or an error.
+constexpr std::pair<std::string_view, AddVerb> kVerbs[] = {
+    {"run", add_run},
+    {"create", add_create},
+    {"start", add_start},
+    {"stop", add_stop},
+    {"kill", add_kill},
+    {"restart", add_restart},
+    {"rm", add_rm},
+    {"ps", add_ps},
+    {"inspect", add_inspect},
+    {"wait", add_wait},
+    {"container run", add_run},
+    {"container create", add_create},
+    {"container start", add_start},
+    {"container stop", add_stop},
+    {"container kill", add_kill},
+    {"container restart", add_restart},
+    {"container rm", add_rm},
+    {"container ls", add_ps},
+    {"container list", add_ps},
+    {"container inspect", add_inspect},
+    {"container wait", add_wait},
+    {"container cleanup", add_container_cleanup},
+    {"pull", add_pull},
+    {"push", add_push},
+    {"login", add_login},
+    {"logout", add_logout},
+    {"images", add_images},
+    {"image ls", add_images},
+    {"image inspect", add_image_inspect},
+    {"tag", add_tag},
+    {"rmi", add_rmi},
+    {"image rm", add_rmi},
+    {"save", add_save},
+    {"load", add_load},
+    {"import", add_import},
+    {"system", add_system},
+    {"logs", add_logs},
+    {"attach", add_attach},
+    {"cp", add_cp},
+    {"stats", add_stats},
+    {"rename", add_rename},
+    {"port", add_port},
+    {"network", add_network},
+    {"volume", add_volume},
 };
+
+// The first two words of the command line that are not global options.
+std::pair<std::string_view, std::string_view> verb_of(int argc, char** argv) {
+  static constexpr std::string_view kWithValue[] = {"--root", "--runroot", "--config", "--log-level"};
+  std::string_view words[2];
+  int n = 0;
+  for (int i = 1; i < argc && n < 2; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("-")) {
+      if (n > 0) break;  // the verb's own flags
+      for (auto opt : kWithValue)
+        if (arg == opt) ++i;
+      continue;
+    }
+    words[n++] = arg;
+  }
+  return {words[0], words[1]};
+}
 
 }  // namespace
 }  // namespace berth::tool
@@ -60,7 +107,31 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
-  for (auto add : tool::kVerbs) add(app, g);
+  auto [first, second] = tool::verb_of(argc, argv);
+  std::string two = std::string(first) + " " + std::string(second);
+  bool found = false;
+  void (*added[std::size(tool::kVerbs)])(CLI::App&, tool::Globals&) = {};
+  size_t n_added = 0;
+  auto add_once = [&](auto add) {
+    for (size_t i = 0; i < n_added; ++i)
+      if (added[i] == add) return;
+    added[n_added++] = add;
+    add(app, g);
+  };
+  for (const auto& [name, add] : tool::kVerbs)
+    if (name == first || name == two) {
+      add_once(add);
+      found = true;
+    }
+  // A group named alone ("berth container"): all its verbs, for its help.
+  if (!found)
+    for (const auto& [name, add] : tool::kVerbs)
+      if (name.starts_with(std::string(first) + " ")) {
+        add_once(add);
+        found = true;
+      }
+  if (!found)
+    for (const auto& [name, add] : tool::kVerbs) add_once(add);
   app.parse_complete_callback([&]() {
     if (auto r = log::configure("", log::Format::text, g.log_level == "debug"); !r)
       throw CLI::ValidationError("--log-level", r.error().what());

@@ -1,0 +1,262 @@
+// create: the image resolved (pulled when missing), a lease on it, the
+// record, then prepare(): everything up to a created init under a monitor.
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "engine/engine_internal.h"
+#include "engine/etc_files.h"
+#include "engine/monitor.h"
+#include "engine/spec_builder.h"
+#include "image/pull.h"
+#include "image/snapshots.h"
+#include "oci/config.h"
+
+namespace berth::engine {
+namespace {
+
+std::string lease_id(std::string_view container_id) { return "container-" + std::string(container_id); }
+
+// The image named by `text`, pulled as `policy` says.
+Result<image::ImageMatch> find_image(image::Store& store, const image::Config& config, const std::string& text,
+                                     PullPolicy policy) {
+  if (policy != PullPolicy::always) {
+    auto found = store.resolve(text);
+    if (found || found.error().code() != ENOENT || policy == PullPolicy::never) {
+      if (!found && found.error().code() == ENOENT)
+        return std::unexpected(Error(ENOENT, fmt::format("image \"{}\": no such image in the local store", text)));
+      return found;
+    }
+  }
+  image::PullOptions opts;
+  opts.registry.config = config;
+  auto pulled = image::pull(store, text, opts);
+  if (!pulled) return std::unexpected(std::move(pulled.error()).context(fmt::format("pull image \"{}\"", text)));
+  return store.resolve(pulled->image_id.str());
+}
+
+// A named volume, created on first use (as docker does).
+Result<> ensure_volume(EngineDb& db, const Paths& paths, const std::string& name, bool anonymous) {
+  auto v = db.volume(name);
+  if (v) return {};
+  if (v.error().code() != ENOENT) return std::unexpected(std::move(v).error());
+  VolumeRecord rec;
+  rec.name = name;
+  rec.mountpoint = paths.volume_data(name);
+  rec.created_at = now_ns();
+  rec.anonymous = anonymous;
+  BERTH_TRY(mkdir_p(rec.mountpoint, 0755));
+  auto added = db.add_volume(rec);
+  if (!added && added.error().code() != EEXIST) return added;  // a concurrent create of the same name is fine
+  return {};
+}
+
+bool is_mount_point(const std::string& path) {
+  struct stat self, parent;
+  if (::stat(path.c_str(), &self) != 0) return false;
+  std::string up = path + "/..";
+  if (::stat(up.c_str(), &parent) != 0) return false;
+  return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
+}
+
+std::string strip_prefix_len(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
+
+}  // namespace
+
+Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pull) {
+  Impl& e = *impl_;
+  BERTH_TRY_ASSIGN(handler, e.handler(options.runtime));
+  BERTH_TRY_ASSIGN(store, e.image_store());
+  if (options.image.empty()) return error("an image is required");
+  BERTH_TRY_ASSIGN(match, find_image(*store, e.setup.image_config, options.image, pull));
+  BERTH_TRY_ASSIGN(config, e.image_config(match.image.id));
+
+  ContainerRecord c;
+  c.id = new_id();
+  c.name = options.name.empty() ? new_name() : options.name;
+  c.image_id = match.image.id;
+  c.image_name = match.name.empty() ? options.image : match.name;
+  c.options = options;
+  c.runtime = handler->name();
+  c.created_at = now_ns();
+  if (c.options.stop_signal.empty()) c.options.stop_signal = config.config.stop_signal;
+  if (!options.pod.empty()) {
+    BERTH_TRY_ASSIGN(pod, e.db.pod(options.pod));
+    c.pod_id = pod.id;
+  }
+  if (options.network.starts_with("container:")) BERTH_TRY(e.db.container(options.network.substr(10)));
+
+  // Volumes: anonymous ones get a name now (kept with the container, so a
+  // restart finds the same data), the image's Volumes become anonymous ones.
+  for (auto& m : c.options.mounts)
+    if (m.type == MountRequest::Type::volume && m.source.empty()) m.source = new_id();
+  for (const auto& dest : config.config.volumes) {
+    std::string d = dest.size() > 1 && dest.back() == '/' ? dest.substr(0, dest.size() - 1) : dest;
+    bool covered = false;
+    for (const auto& m : c.options.mounts) covered = covered || m.destination == d;
+    if (!covered) c.options.mounts.push_back(MountRequest{MountRequest::Type::volume, new_id(), d, false, {}});
+  }
+  for (const auto& m : c.options.mounts)
+    if (m.type == MountRequest::Type::volume) {
+      bool anonymous = m.source.size() == 64 && m.source.find_first_not_of("0123456789abcdef") == std::string::npos;
+      BERTH_TRY(ensure_volume(e.db, e.paths(), m.source, anonymous));
+    }
+
+  // The lease keeps the image (and its snapshots) while the container exists.
+  c.lease_id = lease_id(c.id);
+  BERTH_TRY(store->metadata().create_lease(c.lease_id, "container", 0, now_ns() / 1000000000));
+  if (auto r = store->metadata().add_lease_ref(c.lease_id, image::LeaseResource::image, c.image_id); !r) {
+    (void)store->metadata().delete_lease(c.lease_id);
+    return std::unexpected(std::move(r).error());
+  }
+  if (auto r = e.db.add_container(c); !r) {
+    (void)store->metadata().delete_lease(c.lease_id);
+    return std::unexpected(std::move(r).error());
+  }
+
+  BERTH_TRY_ASSIGN(lock, e.lock(c.id));
+  if (auto r = e.prepare(c); !r) {
+    if (auto undo = e.remove_locked(c, true); !undo) log::warn("remove \"{}\": {}", c.id, undo.error().what());
+    return std::unexpected(std::move(r).error());
+  }
+  return c;
+}
+
+Result<> Engine::Impl::prepare(ContainerRecord& c) {
+  const Paths& p = paths();
+  BERTH_TRY(mkdir_p(p.upper(c.id), 0755));
+  BERTH_TRY(mkdir_p(p.work(c.id), 0700));
+  BERTH_TRY(mkdir_p(p.userdata(c.id), 0700));
+  std::string rootfs = p.rootfs(c.id);
+  BERTH_TRY(mkdir_p(rootfs, 0755));
+  BERTH_TRY_ASSIGN(config, image_config(c.image_id));
+
+  // Guards undo what is done when a later step fails.
+  bool ok = false;
+  image::OverlayMount mount;
+  if (!is_mount_point(rootfs)) {
+    BERTH_TRY_ASSIGN(store, image_store());
+    BERTH_TRY_ASSIGN(image, store->metadata().get_image(c.image_id));
+    if (!image) return std::unexpected(Error(ENOENT, fmt::format("image {} of container {} is gone", c.image_id, c.id)));
+    image::OverlaySpec overlay;
+    for (const auto& layer : image->layers) {
+      BERTH_TRY_ASSIGN(digest, oci::parse_digest(layer.chain_id));
+      BERTH_TRY_ASSIGN(dir, store->snapshots().path(digest));
+      overlay.layers.push_back(std::move(dir));
+    }
+    overlay.upper = p.upper(c.id);
+    overlay.work = p.work(c.id);
+    BERTH_TRY_ASSIGN(m, image::mount_overlay(overlay, rootfs));
+    mount = std::move(m);
+  }
+
+  SharedNamespaces ns;
+  std::vector<std::string> addresses;
+  struct NetGuard {
+    Impl* e;
+    ContainerRecord* c;
+    bool* ok;
+    ~NetGuard() {
+      if (*ok || c->netns.empty()) return;
+      NetworkSetup s{c->id, c->netns, {}, c->ports, {}};
+      if (!c->options.network.empty()) s.networks = {c->options.network};
+      (void)e->nets().teardown(s);
+      (void)remove_netns(c->netns);
+      c->netns.clear();
+    }
+  } net_guard{this, &c, &ok};
+  const std::string& mode = c.options.network;
+  if (!c.pod_id.empty()) {
+    BERTH_TRY_ASSIGN(pod, db.pod(c.pod_id));
+    BERTH_TRY_ASSIGN(infra, db.container(pod.infra_id));
+    if (infra.pid <= 0) return error("pod \"{}\": its infra container is not running", pod.name);
+    ns.network = infra.netns.empty() ? fmt::format("/proc/{}/ns/net", infra.pid) : infra.netns;
+    ns.ipc = fmt::format("/proc/{}/ns/ipc", infra.pid);
+    ns.uts = fmt::format("/proc/{}/ns/uts", infra.pid);
+    if (pod.share_pid) ns.pid = fmt::format("/proc/{}/ns/pid", infra.pid);
+  } else if (mode == "host") {
+    ns.network = "host";
+  } else if (mode.starts_with("container:")) {
+    BERTH_TRY_ASSIGN(other, db.container(mode.substr(10)));
+    other = refreshed(std::move(other));
+    if (other.state != ContainerState::running || other.pid <= 0)
+      return error("--network {}: container {} is not running", mode, other.name);
+    ns.network = other.netns.empty() ? fmt::format("/proc/{}/ns/net", other.pid) : other.netns;
+  } else if (mode != "none") {
+    std::string netns = p.netns(c.id);
+    BERTH_TRY(create_netns(netns));
+    c.netns = netns;
+    NetworkSetup s{c.id, netns, {}, {}, {c.name}};
+    if (!mode.empty()) s.networks = {mode};
+    std::vector<PortMapping> ports = c.options.ports;
+    BERTH_TRY_ASSIGN(attachments, nets().setup(s, ports));
+    c.ports = std::move(ports);
+    c.network_status = attachments_to_json(attachments);
+    for (const auto& a : attachments)
+      for (const auto& ip : a.ips) addresses.push_back(strip_prefix_len(ip));
+    ns.network = netns;
+  }
+
+  EtcInputs etc;
+  etc.hostname = c.options.hostname.empty() ? c.id.substr(0, 12) : c.options.hostname;
+  etc.addresses = std::move(addresses);
+  etc.add_hosts = c.options.add_hosts;
+  etc.dns = c.options.dns;
+  etc.dns_search = c.options.dns_search;
+  etc.dns_options = c.options.dns_options;
+  etc.host_network = mode == "host";
+  BERTH_TRY(write_etc_files(p.userdata(c.id), etc));
+
+  SpecInputs in;
+  in.id = c.id;
+  in.options = &c.options;
+  in.image = &config;
+  in.rootfs = rootfs;
+  in.userdata = p.userdata(c.id);
+  in.namespaces = ns;
+  for (const auto& m : c.options.mounts)
+    if (m.type == MountRequest::Type::volume) in.volume_paths[m.destination] = p.volume_data(m.source);
+  BERTH_TRY_ASSIGN(spec, build_spec(in));
+  BERTH_TRY(write_file_atomic(p.bundle(c.id) + "/config.json", oci::config_to_json(spec, false), 0600,
+                              Durability::volatile_));
+
+  std::string run_dir = p.run_dir(c.id);
+  ::unlink((run_dir + "/exit").c_str());
+  BERTH_TRY_ASSIGN(handler_ptr, handler(c.runtime));
+  RuntimeHandler* h = handler_ptr;
+  MonitorSpec ms;
+  ms.id = c.id;
+  ms.monitor_binary = setup.config.monitor_path;
+  ms.run_dir = run_dir;
+  ms.log_path = p.log_file(c.id);
+  ms.log_max_size = setup.config.log_max_size;
+  ms.terminal = c.options.tty;
+  ms.stdin_open = c.options.interactive;
+  ms.exit_command = exit_command(setup, c.id);
+  HandlerCreate req{c.id, p.bundle(c.id), {}};
+  BERTH_TRY_ASSIGN(started, start_monitor(ms, [&](const ContainerStdio& stdio) -> Result<pid_t> {
+                     req.console_socket = stdio.console_socket;
+                     return h->create(req);
+                   }));
+  c.pid = started.container_pid;
+  c.monitor_pid = started.monitor_pid;
+  c.state = ContainerState::created;
+  BERTH_TRY(db.update_container(c.id, [&](ContainerRecord& r) -> Result<> {
+    r.pid = c.pid;
+    r.monitor_pid = c.monitor_pid;
+    r.state = c.state;
+    r.netns = c.netns;
+    r.network_status = c.network_status;
+    r.ports = c.ports;
+    return {};
+  }));
+  ok = true;
+  mount.release();
+  return {};
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,61 @@
+// What the engine_*.cc files share: the Engine's state and the steps of a
+// container's life that several verbs take.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/fd.h"
+#include "engine/engine.h"
+#include "engine/network.h"
+#include "image/store.h"
+#include "oci/image.h"
+
+namespace berth::engine {
+
+int64_t now_ns();
+
+struct Engine::Impl {
+  EngineSetup setup;
+  EngineDb db;
+  std::unique_ptr<image::Store> store;       // opened on first use
+  std::map<std::string, std::unique_ptr<RuntimeHandler>, std::less<>> handlers;
+  std::unique_ptr<Networks> networks;        // made on first use
+
+  Impl(EngineSetup s, EngineDb d) : setup(std::move(s)), db(std::move(d)) {}
+
+  const Paths& paths() const { return setup.paths; }
+  Result<image::Store*> image_store();
+  Result<RuntimeHandler*> handler(std::string_view name);
+  Networks& nets();
+  Result<UniqueFd> lock(std::string_view id) { return lock_object(paths().lock(id)); }
+
+  // The image's config as stored.
+  Result<oci::ImageConfig> image_config(const std::string& image_id);
+  // Brings a new or exited container to "created": rootfs, network, etc
+  // files, config.json, a monitor holding the created init. Under the lock.
+  Result<> prepare(ContainerRecord& c);
+  // Undoes prepare once the init is gone (runtime state, network, rootfs);
+  // what is already gone is skipped.
+  void release(const ContainerRecord& c);
+  // The whole container: release, directories, anonymous volumes with
+  // `volumes`, the image lease, the row. Under the lock.
+  Result<> remove_locked(const ContainerRecord& c, bool volumes);
+  // Lets the runtime's init go and records it running. Under the lock.
+  Result<> start_locked(ContainerRecord& c);
+  // cleanup()'s work under the lock; `restart_delay_ms` is set when the
+  // restart policy asks for a new start after that delay.
+  Result<> cleanup_locked(std::string_view id, int* restart_delay_ms);
+  // A live container's state with its exit file taken into account.
+  ContainerRecord refreshed(ContainerRecord c);
+};
+
+// Signal by name ("TERM", "SIGTERM") or number.
+Result<int> signal_number(std::string_view text);
+// The argv of the monitor's exit command.
+std::vector<std::string> exit_command(const EngineSetup& setup, const std::string& id);
+// The configured network mode: "none", "host", "container:X", "pod", or a network name.
+bool uses_cni(const ContainerRecord& c);
+
+}  // namespace berth::engine

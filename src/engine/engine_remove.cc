@@ -1,0 +1,69 @@
+// rm: a container and everything it owns.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/log.h"
+#include "engine/engine_internal.h"
+#include "engine/monitor.h"
+#include "image/remove_tree.h"
+
+namespace berth::engine {
+namespace {
+
+Result<> remove_dir(const std::string& path) {
+  auto r = image::remove_tree(path);
+  if (!r && r.error().code() != ENOENT) return r;
+  return {};
+}
+
+}  // namespace
+
+Result<> Engine::Impl::remove_locked(const ContainerRecord& c, bool volumes) {
+  release(c);
+  BERTH_TRY(remove_dir(paths().container_dir(c.id)));
+  BERTH_TRY(remove_dir(paths().run_dir(c.id)));
+  if (volumes) {
+    for (const auto& m : c.options.mounts) {
+      if (m.type != MountRequest::Type::volume) continue;
+      auto v = db.volume(m.source);
+      if (!v || !v->anonymous) continue;
+      BERTH_TRY(remove_dir(paths().volumes() + "/" + m.source));
+      if (auto r = db.remove_volume(m.source); !r && r.error().code() != ENOENT) return r;
+    }
+  }
+  if (!c.lease_id.empty()) {
+    BERTH_TRY_ASSIGN(store, image_store());
+    if (auto r = store->metadata().delete_lease(c.lease_id); !r && r.error().code() != ENOENT) return r;
+  }
+  if (auto r = db.remove_container(c.id); !r && r.error().code() != ENOENT) return r;
+  ::unlink(paths().lock(c.id).c_str());
+  return {};
+}
+
+Result<> Engine::remove(std::string_view id_or_name, bool force, bool volumes) {
+  BERTH_TRY_ASSIGN(c, container(id_or_name));
+  bool running = c.state == ContainerState::running || c.state == ContainerState::paused;
+  if (running && !force)
+    return std::unexpected(Error(EBUSY, fmt::format("container {} is running: stop it first, or remove it with -f",
+                                                    c.name)));
+  if (running || (c.state == ContainerState::created && c.pid > 0)) {
+    // Killed first; its cleanup (here or the monitor's) must not restart it.
+    BERTH_TRY(impl_->db.update_container(c.id, [](ContainerRecord& r) -> Result<> {
+      r.stopped_by_user = true;
+      return {};
+    }));
+    BERTH_TRY_ASSIGN(h, impl_->handler(c.runtime));
+    if (auto r = h->kill(c.id, SIGKILL, true); !r) log::debug("rm -f {}: {}", c.id, r.error().what());
+    if (auto r = wait_exit(impl_->paths().run_dir(c.id), 10000); !r)
+      log::debug("rm -f {}: {}", c.id, r.error().what());
+  }
+  BERTH_TRY_ASSIGN(lock, impl_->lock(c.id));
+  auto fresh = impl_->db.container(c.id);
+  if (!fresh && fresh.error().code() == ENOENT) return {};
+  if (!fresh) return std::unexpected(std::move(fresh).error());
+  return impl_->remove_locked(*fresh, volumes);
+}
+
+}  // namespace berth::engine

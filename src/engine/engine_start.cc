@@ -1,0 +1,85 @@
+// start and run: releasing a created init, and run's create + attach + start.
+#include <unistd.h>
+
+#include "base/log.h"
+#include "engine/attach.h"
+#include "engine/engine_internal.h"
+#include "engine/monitor.h"
+
+namespace berth::engine {
+
+Result<> Engine::Impl::start_locked(ContainerRecord& c) {
+  BERTH_TRY_ASSIGN(h, handler(c.runtime));
+  bool fresh = false;
+  if (c.state == ContainerState::created) {
+    // A created init is waiting under its monitor unless the run state was
+    // lost (a reboot emptied the runroot) or it was killed before start.
+    auto st = h->state(c.id);
+    fresh = st && st->status == oci::Status::created;
+    if (!fresh) release(c);
+  } else if (c.state == ContainerState::running || c.state == ContainerState::paused) {
+    return {};
+  }
+  if (!fresh) BERTH_TRY(prepare(c));
+  BERTH_TRY(h->start(c.id));
+  c.state = ContainerState::running;
+  c.started_at = now_ns();
+  c.stopped_by_user = false;
+  BERTH_TRY(db.update_container(c.id, [&](ContainerRecord& r) -> Result<> {
+    r.state = c.state;
+    r.started_at = c.started_at;
+    r.stopped_by_user = false;
+    return {};
+  }));
+  return {};
+}
+
+Result<> Engine::start(std::string_view id_or_name) {
+  BERTH_TRY_ASSIGN(found, impl_->db.container(id_or_name));
+  BERTH_TRY_ASSIGN(lock, impl_->lock(found.id));
+  // A stopped container's cleanup may still be pending (its monitor's exit
+  // command waits for this lock): do it first.
+  int delay = 0;
+  BERTH_TRY(impl_->cleanup_locked(found.id, &delay));
+  BERTH_TRY_ASSIGN(c, impl_->db.container(found.id));
+  return impl_->start_locked(c);
+}
+
+Result<std::optional<int>> Engine::run(const RunOptions& options, PullPolicy pull, std::string* id) {
+  BERTH_TRY_ASSIGN(c, create(options, pull));
+  if (id) *id = c.id;
+  if (options.detach) {
+    BERTH_TRY_ASSIGN(lock, impl_->lock(c.id));
+    BERTH_TRY(impl_->start_locked(c));
+    return std::optional<int>(0);
+  }
+  // Attach before the start so that no output is lost.
+  AttachOptions ao;
+  ao.stdin_open = options.interactive;
+  ao.tty = options.tty;
+  auto attached = Attachment::connect(impl_->paths().run_dir(c.id), ao);
+  if (!attached) {
+    (void)remove(c.id, true, true);
+    return std::unexpected(std::move(attached).error());
+  }
+  {
+    BERTH_TRY_ASSIGN(lock, impl_->lock(c.id));
+    if (auto r = impl_->start_locked(c); !r) {
+      lock.reset();
+      if (options.remove) (void)remove(c.id, true, true);
+      return std::unexpected(std::move(r).error());
+    }
+  }
+  BERTH_TRY_ASSIGN(status, attached->relay());
+  if (!status) return status;  // detached by the user: the container runs on
+  if (options.remove) {
+    // The monitor's exit command removes it too; whichever comes second finds
+    // nothing to do. Doing it here means it is gone when run returns.
+    BERTH_TRY(cleanup(c.id));
+    auto gone = impl_->db.container(c.id);
+    if (gone) BERTH_TRY(remove(c.id, true, true));
+  }
+  return status;
+}
+
+}  // namespace berth::engine

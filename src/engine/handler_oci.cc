@@ -1,0 +1,297 @@
+// The oci handler: any runc-compatible binary (berth-runtime, runc, crun)
+// driven through its command line, with a --root of its own.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "engine/handler.h"
+
+extern char** environ;
+
+namespace berth::engine {
+namespace {
+
+struct Ran {
+  int status = 0;  // exit code, 128+signal
+  std::string out, err;
+};
+
+// A temporary file removed when dropped.
+struct TempFile {
+  std::string path;
+  UniqueFd fd;
+  TempFile() = default;
+  TempFile(TempFile&& o) noexcept : path(std::exchange(o.path, {})), fd(std::move(o.fd)) {}
+  ~TempFile() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+Result<TempFile> make_temp(const std::string& dir, std::string_view prefix) {
+  TempFile t;
+  t.path = fmt::format("{}/{}XXXXXX", dir, prefix);
+  int fd = ::mkstemp(t.path.data());
+  if (fd < 0) {
+    auto err = sys_error(errno, "create a temporary file in \"{}\"", dir);
+    t.path.clear();
+    return err;
+  }
+  t.fd.reset(fd);
+  return t;
+}
+
+// Runs argv; with `capture`, stdout and stderr come back, else the child has
+// ours (a container's stdio when creating or exec'ing).
+Result<Ran> run(const std::vector<std::string>& args, bool capture) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  struct Destroy {
+    posix_spawn_file_actions_t* a;
+    ~Destroy() { posix_spawn_file_actions_destroy(a); }
+  } destroy{&actions};
+  UniqueFd out_r, out_w, err_r, err_w;
+  if (capture) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return sys_error(errno, "pipe");
+    out_r.reset(p[0]);
+    out_w.reset(p[1]);
+    if (::pipe2(p, O_CLOEXEC) < 0) return sys_error(errno, "pipe");
+    err_r.reset(p[0]);
+    err_w.reset(p[1]);
+    posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
+  }
+  // The child gets default signal handling (a monitor may block some).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return sys_error(rc, "run \"{}\"", args[0]);
+  Ran ran;
+  if (capture) {
+    out_w.reset();
+    err_w.reset();
+    struct pollfd p[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+    std::string* sinks[2] = {&ran.out, &ran.err};
+    int open_fds = 2;
+    while (open_fds > 0) {
+      int n = ::poll(p, 2, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error(errno, "poll the output of \"{}\"", args[0]);
+      for (int i = 0; i < 2; ++i) {
+        if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buf[4096];
+        ssize_t got = ::read(p[i].fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          p[i].fd = -1;
+          --open_fds;
+        } else {
+          sinks[i]->append(buf, static_cast<size_t>(got));
+        }
+      }
+    }
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return sys_error(errno, "wait for \"{}\"", args[0]);
+  ran.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return ran;
+}
+
+// The error lines of a runtime's --log file (JSON lines, logrus style), or its text.
+std::string log_errors(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return {};
+  std::string msgs;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t end = text->find('\n', pos);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + pos, end - pos);
+    pos = end + 1;
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    if (doc.is_object()) {
+      auto level = doc.value("level", "");
+      if (level != "error" && level != "fatal") continue;
+      if (!msgs.empty()) msgs += ": ";
+      msgs += doc.value("msg", "");
+    } else if (!line.empty()) {
+      if (!msgs.empty()) msgs += ": ";
+      msgs += line;
+    }
+  }
+  return msgs;
+}
+
+Result<> done(Result<std::string> r) {
+  if (!r) return std::unexpected(std::move(r).error());
+  return {};
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class OciHandler final : public RuntimeHandler {
+ public:
+  OciHandler(std::string name, std::string binary, std::string root)
+      : name_(std::move(name)), binary_(std::move(binary)), root_(std::move(root)) {}
+
+  const std::string& name() const override { return name_; }
+
+  Result<pid_t> create(const HandlerCreate& request) override {
+    BERTH_TRY(mkdir_p(root_, 0700));
+    BERTH_TRY_ASSIGN(pid_file, make_temp(root_, "." + request.id + ".pid-"));
+    std::vector<std::string> args = {"create", "--bundle", request.bundle, "--pid-file", pid_file.path};
+    if (!request.console_socket.empty()) {
+      args.push_back("--console-socket");
+      args.push_back(request.console_socket);
+    }
+    args.push_back(request.id);
+    // The runtime's stdio is the container's: its errors go to a log file.
+    BERTH_TRY(run_inheriting(args));
+    BERTH_TRY_ASSIGN(text, read_file(pid_file.path));
+    pid_t pid = static_cast<pid_t>(std::atoi(text.c_str()));
+    if (pid <= 0) return error("{} create \"{}\": bad pid file \"{}\"", name_, request.id, text);
+    return pid;
+  }
+
+  Result<> start(std::string_view id) override { return done(checked({"start", std::string(id)})); }
+
+  Result<> kill(std::string_view id, int signal, bool all) override {
+    std::vector<std::string> args = {"kill"};
+    if (all) args.push_back("--all");
+    args.push_back(std::string(id));
+    args.push_back(std::to_string(signal));
+    return done(checked(args));
+  }
+
+  Result<> remove(std::string_view id, bool force) override {
+    std::vector<std::string> args = {"delete"};
+    if (force) args.push_back("--force");
+    args.push_back(std::string(id));
+    return done(checked(args));
+  }
+
+  Result<HandlerState> state(std::string_view id) override {
+    BERTH_TRY_ASSIGN(out, checked({"state", std::string(id)}));
+    auto doc = nlohmann::json::parse(out, nullptr, false);
+    if (!doc.is_object()) return error("{} state \"{}\": not a JSON object", name_, id);
+    HandlerState st;
+    std::string status = doc.value("status", "");
+    if (status == "created") st.status = oci::Status::created;
+    else if (status == "running") st.status = oci::Status::running;
+    else if (status == "paused") st.status = oci::Status::paused;
+    else if (status == "creating") st.status = oci::Status::creating;
+    else st.status = oci::Status::stopped;
+    st.pid = st.status == oci::Status::stopped ? 0 : doc.value("pid", 0);
+    return st;
+  }
+
+  Result<> pause(std::string_view id) override { return done(checked({"pause", std::string(id)})); }
+  Result<> resume(std::string_view id) override {
+    return done(checked({"resume", std::string(id)}));
+  }
+
+  Result<std::vector<pid_t>> processes(std::string_view id) override {
+    BERTH_TRY_ASSIGN(out, checked({"ps", "--format", "json", std::string(id)}));
+    auto doc = nlohmann::json::parse(out, nullptr, false);
+    if (!doc.is_array()) return error("{} ps \"{}\": not a JSON array", name_, id);
+    std::vector<pid_t> pids;
+    for (const auto& p : doc)
+      if (p.is_number_integer()) pids.push_back(p.get<pid_t>());
+    return pids;
+  }
+
+  Result<int> exec(const HandlerExec& request) override {
+    BERTH_TRY(mkdir_p(root_, 0700));
+    BERTH_TRY_ASSIGN(process, make_temp(root_, "." + request.id + ".exec-"));
+    BERTH_TRY(write_all(process.fd.get(), process_to_json(request.process), process.path));
+    std::vector<std::string> args = {"exec", "--process", process.path};
+    if (request.detach) args.push_back("--detach");
+    if (!request.console_socket.empty()) {
+      args.push_back("--console-socket");
+      args.push_back(request.console_socket);
+    }
+    if (!request.pid_file.empty()) {
+      args.push_back("--pid-file");
+      args.push_back(request.pid_file);
+    }
+    args.push_back(request.id);
+    BERTH_TRY_ASSIGN(log, make_temp(root_, "." + request.id + ".log-"));
+    BERTH_TRY_ASSIGN(ran, run(command(args, log.path), false));
+    // runc exits with the process's status; its own failures leave an error in the log.
+    if (ran.status != 0) {
+      std::string msgs = log_errors(log.path);
+      if (!msgs.empty()) return error("{} exec \"{}\": {}", name_, request.id, msgs);
+    }
+    return ran.status;
+  }
+
+ private:
+  std::vector<std::string> command(const std::vector<std::string>& args, const std::string& log) const {
+    std::vector<std::string> argv = {binary_, "--root", root_};
+    if (!log.empty()) {
+      argv.insert(argv.end(), {"--log", log, "--log-format", "json"});
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  // Runs a verb, returning its stdout; a failure carries its stderr.
+  Result<std::string> checked(const std::vector<std::string>& args) {
+    BERTH_TRY_ASSIGN(ran, run(command(args, ""), true));
+    if (ran.status != 0) {
+      std::string msg = trimmed(ran.err);
+      int code = msg.find("does not exist") != std::string::npos || msg.find("not found") != std::string::npos
+                     ? ENOENT
+                     : 0;
+      return std::unexpected(Error(code, fmt::format("{} {} \"{}\": {}", name_, args[0], args.back(),
+                                                     msg.empty() ? fmt::format("exit status {}", ran.status) : msg)));
+    }
+    return std::move(ran.out);
+  }
+
+  Result<> run_inheriting(const std::vector<std::string>& args) {
+    BERTH_TRY_ASSIGN(log, make_temp(root_, "." + args.back() + ".log-"));
+    BERTH_TRY_ASSIGN(ran, run(command(args, log.path), false));
+    if (ran.status != 0) {
+      std::string msgs = log_errors(log.path);
+      return error("{} {} \"{}\": {}", name_, args[0], args.back(),
+                   msgs.empty() ? fmt::format("exit status {}", ran.status) : msgs);
+    }
+    return {};
+  }
+
+  std::string name_, binary_, root_;
+};
+
+}  // namespace
+
+std::unique_ptr<RuntimeHandler> make_oci_handler(std::string name, std::string binary, std::string state_root) {
+  return std::make_unique<OciHandler>(std::move(name), std::move(binary), std::move(state_root));
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,35 @@
+// berth run [flags] IMAGE [COMMAND [ARG...]]: create + start; attached
+// unless -d (which prints the id); the exit status is the container's.
+#include <cstdio>
+
+#include "commands.h"
+#include "run_flags.h"
+
+namespace berth::tool {
+
+void add_run(CLI::App& app, Globals& g) {
+  auto f = std::make_shared<RunFlags>();
+  auto setup = [&g, f](CLI::App* cmd) {
+    add_run_flags(cmd, *f);
+    cmd->callback([&g, cmd, f]() {
+      auto opts = run_options(*f, cmd->remaining());
+      if (!opts) return void(g.exit_code = report(opts.error()));
+      auto pull = engine::parse_pull_policy(f->pull);
+      if (!pull) return void(g.exit_code = report(pull.error()));
+      auto engine = open_engine(g);
+      if (!engine) return void(g.exit_code = report(engine.error()));
+      std::string id;
+      auto status = engine->run(*opts, *pull, &id);
+      if (!status) return void(g.exit_code = report(status.error()));
+      if (opts->detach) {
+        std::printf("%s\n", id.c_str());
+      } else {
+        g.exit_code = status->value_or(0);
+      }
+    });
+  };
+  setup(app.add_subcommand("run", "run a command in a new container"));
+  setup(group(app, "container", "manage containers")->add_subcommand("run", "run a command in a new container"));
+}
+
+}  // namespace berth::tool

@@ -1,0 +1,57 @@
+// berth start [-a] CONTAINER...: start created or exited containers.
+#include <cstdio>
+
+#include "commands.h"
+#include "engine/attach.h"
+
+namespace berth::tool {
+namespace {
+
+struct Opts {
+  std::vector<std::string> ids;
+  bool attach = false, interactive = false;
+};
+
+Result<int> start_attached(engine::Engine& e, const std::string& name, bool interactive) {
+  BERTH_TRY_ASSIGN(c, e.container(name));
+  engine::AttachOptions ao;
+  ao.stdin_open = interactive && c.options.interactive;
+  ao.tty = c.options.tty;
+  // A stopped container gets its new monitor from start: attach after it then.
+  if (c.state != engine::ContainerState::created) BERTH_TRY(e.start(c.id));
+  BERTH_TRY_ASSIGN(attached, engine::Attachment::connect(e.paths().run_dir(c.id), ao));
+  if (c.state == engine::ContainerState::created) BERTH_TRY(e.start(c.id));
+  BERTH_TRY_ASSIGN(status, attached.relay());
+  return status.value_or(0);
+}
+
+}  // namespace
+
+void add_start(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<Opts>();
+  auto setup = [&g, o](CLI::App* cmd) {
+    cmd->add_option("container", o->ids, "container names or ids")->required();
+    cmd->add_flag("-a,--attach", o->attach, "attach to the container's output and return its exit status");
+    cmd->add_flag("-i,--interactive", o->interactive, "forward stdin (with -a)");
+    cmd->callback([&g, o]() {
+      auto engine = open_engine(g);
+      if (!engine) return void(g.exit_code = report(engine.error()));
+      if (o->attach) {
+        if (o->ids.size() != 1) return void(g.exit_code = report(Error(EINVAL, "start -a takes one container")));
+        auto status = start_attached(*engine, o->ids.front(), o->interactive);
+        g.exit_code = status ? *status : report(status.error());
+        return;
+      }
+      for (const auto& id : o->ids) {
+        if (auto r = engine->start(id); !r)
+          g.exit_code = report(r.error());
+        else
+          std::printf("%s\n", id.c_str());
+      }
+    });
+  };
+  setup(app.add_subcommand("start", "start containers"));
+  setup(group(app, "container", "manage containers")->add_subcommand("start", "start containers"));
+}
+
+}  // namespace berth::tool
