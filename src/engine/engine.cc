@@ -49,9 +49,13 @@ bool uses_cni(const ContainerRecord& c) {
   return c.pod_id.empty() && n != "none" && n != "host" && !n.starts_with("container:");
 }
 
-Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::Engine(Engine&&) noexcept = default;
-Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
+Engine::Engine(Engine&& o) noexcept : impl_(std::move(o.impl_)) { impl_->owner = this; }
+Engine& Engine::operator=(Engine&& o) noexcept {
+  impl_ = std::move(o.impl_);
+  impl_->owner = this;
+  return *this;
+}
 Engine::~Engine() = default;
 
 Result<Engine> Engine::open(EngineSetup setup) {
@@ -75,6 +79,28 @@ EngineDb& Engine::db() { return impl_->db; }
 Result<image::Store*> Engine::store() { return impl_->image_store(); }
 
 Result<RuntimeHandler*> Engine::handler(std::string_view name) { return impl_->handler(name); }
+Networks& Engine::networks() { return impl_->nets(); }
+Pods Engine::pods() { return impl_->pods(); }
+
+Pods Engine::Impl::pods() {
+  PodContext ctx;
+  ctx.paths = &setup.paths;
+  ctx.db = &db;
+  ctx.networks = &nets();
+  auto h = handler("");
+  ctx.handler = h ? *h : nullptr;
+  ctx.monitor_binary = setup.config.monitor_path;
+  ctx.berth_command = {setup.berth_binary, "--root", setup.paths.root, "--runroot", setup.paths.runroot};
+  if (!setup.config_path.empty()) {
+    ctx.berth_command.push_back("--config");
+    ctx.berth_command.push_back(setup.config_path);
+  }
+  Engine* e = owner;
+  ctx.members.start = [e](const std::string& id) { return e->start(id); };
+  ctx.members.stop = [e](const std::string& id, std::optional<int> timeout) { return e->stop(id, timeout); };
+  ctx.members.remove = [e](const std::string& id, bool force) { return e->remove(id, force, true); };
+  return Pods(std::move(ctx));
+}
 
 Result<image::Store*> Engine::Impl::image_store() {
   if (!store) {

@@ -28,6 +28,7 @@
 #include "engine/handler.h"
 #include "engine/options.h"
 #include "engine/paths.h"
+#include "engine/pods.h"
 #include "engine/records.h"
 #include "image/config.h"
 
@@ -70,6 +71,10 @@ class Engine {
   Result<image::Store*> store();
   // The handler of `name` ("" = berth.toml's default); ENOENT for an unknown name.
   Result<RuntimeHandler*> handler(std::string_view name);
+  Networks& networks();
+  // The pods, their members started, stopped and removed by this Engine
+  // (which must stay where it is while the Pods is used).
+  Pods pods();
 
   // A container with its state brought up to date (an exited init whose
   // cleanup has not run yet shows as exited).

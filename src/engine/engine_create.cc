@@ -11,7 +11,9 @@
 #include "engine/engine_internal.h"
 #include "engine/etc_files.h"
 #include "engine/monitor.h"
+#include "engine/pods.h"
 #include "engine/spec_builder.h"
+#include "engine/volumes.h"
 #include "image/pull.h"
 #include "image/snapshots.h"
 #include "oci/config.h"
@@ -39,22 +41,6 @@ Result<image::ImageMatch> find_image(image::Store& store, const image::Config& c
   return store.resolve(pulled->image_id.str());
 }
 
-// A named volume, created on first use (as docker does).
-Result<> ensure_volume(EngineDb& db, const Paths& paths, const std::string& name, bool anonymous) {
-  auto v = db.volume(name);
-  if (v) return {};
-  if (v.error().code() != ENOENT) return std::unexpected(std::move(v).error());
-  VolumeRecord rec;
-  rec.name = name;
-  rec.mountpoint = paths.volume_data(name);
-  rec.created_at = now_ns();
-  rec.anonymous = anonymous;
-  BERTH_TRY(mkdir_p(rec.mountpoint, 0755));
-  auto added = db.add_volume(rec);
-  if (!added && added.error().code() != EEXIST) return added;  // a concurrent create of the same name is fine
-  return {};
-}
-
 bool is_mount_point(const std::string& path) {
   struct stat self, parent;
   if (::stat(path.c_str(), &self) != 0) return false;
@@ -77,7 +63,12 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
 
   ContainerRecord c;
   c.id = new_id();
-  c.name = options.name.empty() ? new_name() : options.name;
+  if (options.name.empty()) {
+    BERTH_TRY_ASSIGN(name, unique_name(e.db));
+    c.name = std::move(name);
+  } else {
+    c.name = options.name;
+  }
   c.image_id = match.image.id;
   c.image_name = match.name.empty() ? options.image : match.name;
   c.options = options;
@@ -86,36 +77,49 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
   if (c.options.stop_signal.empty()) c.options.stop_signal = config.config.stop_signal;
   if (!options.pod.empty()) {
     BERTH_TRY_ASSIGN(pod, e.db.pod(options.pod));
+    BERTH_TRY(check_pod_member(pod, options));
     c.pod_id = pod.id;
   }
   if (options.network.starts_with("container:")) BERTH_TRY(e.db.container(options.network.substr(10)));
 
-  // Volumes: anonymous ones get a name now (kept with the container, so a
-  // restart finds the same data), the image's Volumes become anonymous ones.
-  for (auto& m : c.options.mounts)
-    if (m.type == MountRequest::Type::volume && m.source.empty()) m.source = new_id();
+  // Volumes: anonymous ones are made now and kept with the container (a
+  // restart finds the same data); the image's Volumes become anonymous ones.
   for (const auto& dest : config.config.volumes) {
     std::string d = dest.size() > 1 && dest.back() == '/' ? dest.substr(0, dest.size() - 1) : dest;
     bool covered = false;
     for (const auto& m : c.options.mounts) covered = covered || m.destination == d;
-    if (!covered) c.options.mounts.push_back(MountRequest{MountRequest::Type::volume, new_id(), d, false, {}});
+    if (!covered) c.options.mounts.push_back(MountRequest{MountRequest::Type::volume, "", d, false, {}});
   }
-  for (const auto& m : c.options.mounts)
-    if (m.type == MountRequest::Type::volume) {
-      bool anonymous = m.source.size() == 64 && m.source.find_first_not_of("0123456789abcdef") == std::string::npos;
-      BERTH_TRY(ensure_volume(e.db, e.paths(), m.source, anonymous));
+  auto drop_anonymous = [&] {
+    for (const auto& m : c.options.mounts)
+      if (m.type == MountRequest::Type::volume && m.source.empty() && c.volumes.contains(m.destination))
+        (void)remove_volume(e.db, e.paths(), c.volumes[m.destination], true);
+  };
+  for (const auto& m : c.options.mounts) {
+    if (m.type != MountRequest::Type::volume) continue;
+    auto v = m.source.empty() ? create_anonymous_volume(e.db, e.paths()) : ensure_volume(e.db, e.paths(), m.source);
+    if (!v) {
+      drop_anonymous();
+      return std::unexpected(std::move(v).error());
     }
+    c.volumes[m.destination] = v->name;
+  }
 
   // The lease keeps the image (and its snapshots) while the container exists.
   c.lease_id = lease_id(c.id);
   BERTH_TRY(store->metadata().create_lease(c.lease_id, "container", 0, now_ns() / 1000000000));
-  if (auto r = store->metadata().add_lease_ref(c.lease_id, image::LeaseResource::image, c.image_id); !r) {
-    (void)store->metadata().delete_lease(c.lease_id);
-    return std::unexpected(std::move(r).error());
+  auto recorded = store->metadata().add_lease_ref(c.lease_id, image::LeaseResource::image, c.image_id);
+  for (int tries = 0; recorded; ++tries) {
+    recorded = e.db.add_container(c);
+    // A generated name another command took meanwhile: pick another.
+    if (recorded || recorded.error().code() != EEXIST || !options.name.empty() || tries == 5) break;
+    BERTH_TRY_ASSIGN(name, unique_name(e.db));
+    c.name = std::move(name);
   }
-  if (auto r = e.db.add_container(c); !r) {
+  if (!recorded) {
     (void)store->metadata().delete_lease(c.lease_id);
-    return std::unexpected(std::move(r).error());
+    drop_anonymous();
+    return std::unexpected(std::move(recorded).error());
   }
 
   BERTH_TRY_ASSIGN(lock, e.lock(c.id));
@@ -161,7 +165,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     ContainerRecord* c;
     bool* ok;
     ~NetGuard() {
-      if (*ok || c->netns.empty()) return;
+      if (*ok || c->netns.empty() || !c->pod_id.empty()) return;
       NetworkSetup s{c->id, c->netns, {}, c->ports, {}};
       if (!c->options.network.empty()) s.networks = {c->options.network};
       (void)e->nets().teardown(s);
@@ -170,14 +174,13 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     }
   } net_guard{this, &c, &ok};
   const std::string& mode = c.options.network;
+  std::string hostname = c.options.hostname.empty() ? c.id.substr(0, 12) : c.options.hostname;
   if (!c.pod_id.empty()) {
-    BERTH_TRY_ASSIGN(pod, db.pod(c.pod_id));
-    BERTH_TRY_ASSIGN(infra, db.container(pod.infra_id));
-    if (infra.pid <= 0) return error("pod \"{}\": its infra container is not running", pod.name);
-    ns.network = infra.netns.empty() ? fmt::format("/proc/{}/ns/net", infra.pid) : infra.netns;
-    ns.ipc = fmt::format("/proc/{}/ns/ipc", infra.pid);
-    ns.uts = fmt::format("/proc/{}/ns/uts", infra.pid);
-    if (pod.share_pid) ns.pid = fmt::format("/proc/{}/ns/pid", infra.pid);
+    BERTH_TRY_ASSIGN(membership, pods().join(c.pod_id));
+    ns = membership.namespaces;
+    hostname = membership.hostname;
+    // The pod's namespace: recorded for inspect, never torn down by a member.
+    c.netns = membership.netns;
   } else if (mode == "host") {
     ns.network = "host";
   } else if (mode.starts_with("container:")) {
@@ -202,7 +205,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   }
 
   EtcInputs etc;
-  etc.hostname = c.options.hostname.empty() ? c.id.substr(0, 12) : c.options.hostname;
+  etc.hostname = hostname;
   etc.addresses = std::move(addresses);
   etc.add_hosts = c.options.add_hosts;
   etc.dns = c.options.dns;
@@ -218,8 +221,11 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   in.rootfs = rootfs;
   in.userdata = p.userdata(c.id);
   in.namespaces = ns;
-  for (const auto& m : c.options.mounts)
-    if (m.type == MountRequest::Type::volume) in.volume_paths[m.destination] = p.volume_data(m.source);
+  for (const auto& [dest, name] : c.volumes) {
+    BERTH_TRY_ASSIGN(volume, db.volume(name));
+    BERTH_TRY(mount_volume(volume));
+    in.volume_paths[dest] = volume.mountpoint;
+  }
   BERTH_TRY_ASSIGN(spec, build_spec(in));
   BERTH_TRY(write_file_atomic(p.bundle(c.id) + "/config.json", oci::config_to_json(spec, false), 0600,
                               Durability::volatile_));
@@ -240,6 +246,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   HandlerCreate req{c.id, p.bundle(c.id), {}};
   BERTH_TRY_ASSIGN(started, start_monitor(ms, [&](const ContainerStdio& stdio) -> Result<pid_t> {
                      req.console_socket = stdio.console_socket;
+                     for (int fd : held_locks) ::close(fd);  // this forked copy must not keep them
                      return h->create(req);
                    }));
   c.pid = started.container_pid;

@@ -77,7 +77,11 @@ Result<nlohmann::ordered_json> Engine::inspect(std::string_view id_or_name) {
         j = {{"Type", "bind"}, {"Source", m.source}};
         break;
       case MountRequest::Type::volume:
-        j = {{"Type", "volume"}, {"Name", m.source}, {"Source", paths().volume_data(m.source)}};
+      {
+        auto it = c.volumes.find(m.destination);
+        std::string name = it == c.volumes.end() ? m.source : it->second;
+        j = {{"Type", "volume"}, {"Name", name}, {"Source", paths().volume_data(name)}};
+      }
         break;
       case MountRequest::Type::tmpfs:
         j = {{"Type", "tmpfs"}, {"Source", ""}};

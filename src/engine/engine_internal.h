@@ -5,16 +5,41 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/fd.h"
 #include "engine/engine.h"
 #include "engine/network.h"
+#include "engine/pods.h"
 #include "image/store.h"
 #include "oci/image.h"
 
 namespace berth::engine {
 
 int64_t now_ns();
+
+// A held lock_object() lock, known to the Engine while held: a container's
+// init is forked from this process and keeps its copies of our fds until it
+// execs, so the create step closes these in the child (a flock lives as long
+// as any copy of its fd: the init would hold it until start, which needs it).
+class ObjectLock {
+ public:
+  ObjectLock(UniqueFd fd, std::vector<int>* registry) : fd_(std::move(fd)), registry_(registry) {
+    registry_->push_back(fd_.get());
+  }
+  ObjectLock(ObjectLock&& o) noexcept : fd_(std::move(o.fd_)), registry_(o.registry_) {}
+  ObjectLock& operator=(ObjectLock&&) = delete;
+  ~ObjectLock() { reset(); }
+  void reset() {
+    if (!fd_) return;
+    std::erase(*registry_, fd_.get());
+    fd_.reset();
+  }
+
+ private:
+  UniqueFd fd_;
+  std::vector<int>* registry_;
+};
 
 struct Engine::Impl {
   EngineSetup setup;
@@ -23,13 +48,20 @@ struct Engine::Impl {
   std::map<std::string, std::unique_ptr<RuntimeHandler>, std::less<>> handlers;
   std::unique_ptr<Networks> networks;        // made on first use
 
+  Engine* owner = nullptr;                   // for the pods' member operations
+
   Impl(EngineSetup s, EngineDb d) : setup(std::move(s)), db(std::move(d)) {}
 
   const Paths& paths() const { return setup.paths; }
   Result<image::Store*> image_store();
   Result<RuntimeHandler*> handler(std::string_view name);
   Networks& nets();
-  Result<UniqueFd> lock(std::string_view id) { return lock_object(paths().lock(id)); }
+  Pods pods();
+  std::vector<int> held_locks;               // fds of the ObjectLocks alive
+  Result<ObjectLock> lock(std::string_view id) {
+    BERTH_TRY_ASSIGN(fd, lock_object(paths().lock(id)));
+    return ObjectLock(std::move(fd), &held_locks);
+  }
 
   // The image's config as stored.
   Result<oci::ImageConfig> image_config(const std::string& image_id);

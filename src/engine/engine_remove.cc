@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "engine/engine_internal.h"
 #include "engine/monitor.h"
+#include "engine/volumes.h"
 #include "image/remove_tree.h"
 
 namespace berth::engine {
@@ -25,12 +26,11 @@ Result<> Engine::Impl::remove_locked(const ContainerRecord& c, bool volumes) {
   BERTH_TRY(remove_dir(paths().container_dir(c.id)));
   BERTH_TRY(remove_dir(paths().run_dir(c.id)));
   if (volumes) {
-    for (const auto& m : c.options.mounts) {
-      if (m.type != MountRequest::Type::volume) continue;
-      auto v = db.volume(m.source);
+    for (const auto& [dest, name] : c.volumes) {
+      auto v = db.volume(name);
       if (!v || !v->anonymous) continue;
-      BERTH_TRY(remove_dir(paths().volumes() + "/" + m.source));
-      if (auto r = db.remove_volume(m.source); !r && r.error().code() != ENOENT) return r;
+      // Forced: its only user is this container, whose row goes below.
+      if (auto r = remove_volume(db, paths(), name, true); !r && r.error().code() != ENOENT) return r;
     }
   }
   if (!c.lease_id.empty()) {

@@ -17,6 +17,7 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
   // Flags stop at the image: the command's own flags are its own.
   cmd->prefix_command();
   cmd->fallthrough(false);
+  cmd->set_help_flag("--help", "print this help");  // -h is --hostname, as in docker
   cmd->add_flag("-d,--detach", o.detach, "run in the background and print the container ID");
   cmd->add_flag("-i,--interactive", o.interactive, "keep stdin open");
   cmd->add_flag("-t,--tty", o.tty, "allocate a pseudo-terminal");
