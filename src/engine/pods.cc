@@ -138,6 +138,7 @@ NetworkSetup Pods::network_setup(const PodRecord& pod, const ContainerRecord& in
 }
 
 Result<PodRecord> Pods::create(const PodCreateOptions& options) {
+  if (!ctx_.handler) return error("pods: no runtime handler (berth.toml's [engine] runtime)");
   PodRecord pod;
   pod.id = new_id();
   pod.name = options.name.empty() ? new_name() : options.name;
@@ -179,6 +180,7 @@ Result<ContainerRecord> Pods::infra(const PodRecord& pod) {
 }
 
 Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
+  if (!ctx_.handler) return error("pod \"{}\": no runtime handler (berth.toml's [engine] runtime)", pod.name);
   BERTH_TRY_ASSIGN(infra, this->infra(pod));
   if (running(infra)) {
     auto st = ctx_.handler->state(infra.id);

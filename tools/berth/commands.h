@@ -70,5 +70,7 @@ void add_ps(CLI::App& app, Globals& g);
 void add_inspect(CLI::App& app, Globals& g);
 void add_wait(CLI::App& app, Globals& g);
 void add_container_cleanup(CLI::App& app, Globals& g);
+// Pods (pod.cc): the `pod` group.
+void add_pod(CLI::App& app, Globals& g);
 
 }  // namespace berth::tool

@@ -49,6 +49,7 @@ constexpr std::pair<std::string_view, AddVerb> kVerbs[] = {
     {"container inspect", add_inspect},
     {"container wait", add_wait},
     {"container cleanup", add_container_cleanup},
+    {"pod", add_pod},
     {"pull", add_pull},
     {"push", add_push},
     {"login", add_login},
