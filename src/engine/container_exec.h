@@ -34,11 +34,12 @@ Result<oci::Process> exec_process(const oci::Process& container, const ExecReque
                                   const std::string& rootfs);
 
 // Runs it through `handler` with our stdio: without -i the process's stdin
-// is /dev/null, detached all three are; with -t a pty whose master comes to
-// a console socket in `run_dir`, our terminal in raw mode meanwhile and its
-// size passed on (SIGWINCH included). Returns the process's exit status
-// (128+signal when killed; 0 when detached).
-Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id, const std::string& run_dir,
-                              oci::Process process, const ExecRequest& request);
+// is /dev/null, detached all three are. With -t the runtime relays a pty of
+// the process's own (as `runc exec -t`: our terminal in raw mode, its size
+// passed on, SIGWINCH included); -d with -t is refused (nothing would hold
+// the terminal). Returns the process's exit status (128+signal when
+// killed; 0 when detached).
+Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id, oci::Process process,
+                              const ExecRequest& request);
 
 }  // namespace berth::engine

@@ -16,6 +16,7 @@
 
 #include "engine/copy.h"
 #include "test_util.h"
+#include "engine_env.h"
 
 namespace berth::engine {
 namespace {
@@ -326,6 +327,96 @@ TEST_F(CopyTest, ProcessRootSeesItsMounts) {
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   EXPECT_FALSE(open_process_root(pid));  // gone
+}
+
+
+// ---- a real running container (busybox, through the berth binary)
+class CpContainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto r = env().run("run -d --network none --name berth-test-cp -v berth-test-cp-vol:/vol --tmpfs /scratch "
+                       "busybox sh -c 'echo in-volume > /vol/v; echo in-tmpfs > /scratch/t; "
+                       "ln -s / /escape; ln -s ../../../../.. /climb; sleep 1000'");
+    ASSERT_EQ(r.status, 0) << r.out;
+    for (int i = 0; i < 50; ++i) {
+      if (env().run("exec berth-test-cp test -L /climb").status == 0) break;
+      ::usleep(100'000);
+    }
+  }
+  static void TearDownTestSuite() {
+    env().run("rm -f berth-test-cp");
+    testing::reap_zombies();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(env().loaded);
+    out_ = env().roots.dir + "/cp-out";
+    fs::remove_all(out_);
+    fs::create_directories(out_);
+  }
+  static testing::EngineEnv& env() { return testing::EngineEnv::get(); }
+  std::string out_;
+};
+
+TEST_F(CpContainerTest, VolumesAndTmpfsOfARunningContainer) {
+  auto r = env().run("cp berth-test-cp:/vol/v " + out_ + "/");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out_ + "/v"), "in-volume\n");
+  r = env().run("cp berth-test-cp:/scratch/t " + out_ + "/");  // a tmpfs only its mount namespace has
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out_ + "/t"), "in-tmpfs\n");
+
+  spit(out_ + "/in", "copied in\n");
+  r = env().run("cp " + out_ + "/in berth-test-cp:/scratch/");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(env().run("exec berth-test-cp cat /scratch/in").out, "copied in\n");
+  r = env().run("cp -a " + out_ + "/in berth-test-cp:/vol/renamed");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(env().run("exec berth-test-cp cat /vol/renamed").out, "copied in\n");
+
+  // A directory with its contents, and the tar streams.
+  r = env().run("cp berth-test-cp:/etc " + out_ + "/etc-copy");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(fs::exists(out_ + "/etc-copy/passwd"));
+  r = sh("cd " + out_ + " && tar -cf - in | " + env().berth() + " cp - berth-test-cp:/tmp");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(env().run("exec berth-test-cp cat /tmp/in").out, "copied in\n");
+  r = sh(env().berth() + " cp berth-test-cp:/vol - | tar -tf -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("vol/v"), std::string::npos) << r.out;
+}
+
+TEST_F(CpContainerTest, ContainerSymlinksNeverReachTheHost) {
+  // /escape -> / and /climb -> ../../../../.. both resolve to the container's root.
+  std::string hostname = testing::trim(env().run("exec berth-test-cp cat /etc/hostname").out);
+  auto r = env().run("cp berth-test-cp:/escape/etc/hostname " + out_ + "/h1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::trim(slurp(out_ + "/h1")), hostname);
+  r = env().run("cp berth-test-cp:/climb/etc/hostname " + out_ + "/h2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::trim(slurp(out_ + "/h2")), hostname);
+  // Writing through them lands in the container, never in the host's dir.
+  std::string marker = "berth-test-cp-marker-" + std::to_string(::getpid());
+  spit(out_ + "/" + marker, "m\n");
+  r = env().run("cp " + out_ + "/" + marker + " berth-test-cp:/climb/var/tmp/");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(fs::exists("/var/tmp/" + marker));
+  EXPECT_EQ(env().run("exec berth-test-cp cat /var/tmp/" + marker).out, "m\n");
+}
+
+TEST_F(CpContainerTest, StoppedContainer) {
+  auto r = env().run("run --network none --name berth-test-cp-stopped -v berth-test-cp-vol:/vol busybox "
+                     "sh -c 'echo written > /etc/written'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = env().run("cp berth-test-cp-stopped:/etc/written " + out_ + "/");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out_ + "/written"), "written\n");
+  r = env().run("cp berth-test-cp-stopped:/vol/v " + out_ + "/");  // its volume, mounted for the copy
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(out_ + "/v"), "in-volume\n");
+  spit(out_ + "/later", "later\n");
+  ASSERT_EQ(env().run("cp " + out_ + "/later berth-test-cp-stopped:/").status, 0);
+  r = env().run("start -a berth-test-cp-stopped");
+  EXPECT_EQ(env().run("rm -f berth-test-cp-stopped").status, 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/stats.h"
+#include "engine_env.h"
 
 namespace berth::engine {
 namespace {
@@ -179,6 +180,57 @@ TEST(SampleStats, ProcessInItsCgroup) {
   EXPECT_GE(row.mem_usage, uint64_t{4} << 20);
   EXPECT_EQ(row.pids, 1u);
   EXPECT_TRUE(destroyed);
+}
+
+
+// ---- a real running container (busybox, through the berth binary)
+class TopStatsContainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto r = berth("run -d --network none --name berth-test-top --memory 64m busybox "
+                   "sh -c 'sleep 1000 & sleep 1001'");
+    ASSERT_EQ(r.status, 0) << r.out;
+    ::usleep(200'000);
+  }
+  static void TearDownTestSuite() {
+    berth("rm -f berth-test-top");
+    testing::reap_zombies();
+  }
+  void SetUp() override { ASSERT_TRUE(testing::EngineEnv::get().loaded); }
+  static image::testing::Cmd berth(const std::string& args) { return testing::EngineEnv::get().run(args); }
+};
+
+TEST_F(TopStatsContainerTest, Top) {
+  auto r = berth("top berth-test-top");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("PID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sleep 1000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sleep 1001"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("berth top"), std::string::npos) << r.out;  // only the container's processes
+  r = berth("top berth-test-top -o pid,comm");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("sleep"), std::string::npos) << r.out;
+  r = berth("top berth-test-top -o comm");  // no PID column to filter on
+  EXPECT_EQ(r.status, 125) << r.out;
+}
+
+TEST_F(TopStatsContainerTest, StatsNoStream) {
+  auto r = berth("stats --no-stream --format json berth-test-top");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_array() && doc.size() == 1) << r.out;
+  EXPECT_EQ(doc[0]["name"], "berth-test-top");
+  EXPECT_EQ(doc[0]["pids"], "2");  // the background sleep and the one sh became (it execs its last command)
+  EXPECT_EQ(doc[0]["raw"]["mem_limit"], 64 << 20);
+  EXPECT_GT(doc[0]["raw"]["mem_usage"].get<uint64_t>(), 0u);
+  r = berth("stats --no-stream");  // every running container, as a table
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("berth-test-top"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/ 64MiB"), std::string::npos) << r.out;
+  r = berth("create --network none --name berth-test-top-created busybox true");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(berth("stats --no-stream berth-test-top-created").status, 125);
+  berth("rm -f berth-test-top-created");
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include "engine/port_listing.h"
 #include "oci/config.h"
 #include "test_util.h"
+#include "engine_env.h"
+#include <nlohmann/json.hpp>
 
 namespace berth::engine {
 namespace {
@@ -198,6 +200,67 @@ TEST_F(VerbsTest, CpWithAStoppedContainer) {
   EXPECT_EQ(slurp("/proc/self/mountinfo").find(c.id), std::string::npos);
   r = sh(berth("cp " + out + "/new " + out + "/x"));
   EXPECT_EQ(r.status, 125);  // no container side
+}
+
+
+// ---- real containers (busybox, through the berth binary)
+class PauseAndPrune : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(testing::EngineEnv::get().loaded); }
+  void TearDown() override { testing::reap_zombies(); }
+  static image::testing::Cmd berth(const std::string& args) { return testing::EngineEnv::get().run(args); }
+  static std::string status(const std::string& name) {
+    auto doc = nlohmann::json::parse(berth("inspect --type container " + name).out, nullptr, false);
+    if (!doc.is_array() || doc.empty()) return "";
+    return doc[0]["State"].value("Status", "");
+  }
+};
+
+TEST_F(PauseAndPrune, PauseFreezesUnpauseThaws) {
+  auto r = berth("run -d --network none --name berth-test-pause busybox sh -c 'while true; do date +%s%N > /tmp/t; sleep 0.05; done'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string id = testing::trim(r.out);
+  ::usleep(200'000);
+  r = berth("pause berth-test-pause");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(status("berth-test-pause"), "paused");
+  std::string before;
+  r = berth("cp berth-test-pause:/tmp/t -");  // cp works on a paused container
+  ASSERT_EQ(r.status, 0);
+  before = r.out;
+  ::usleep(300'000);
+  EXPECT_EQ(berth("cp berth-test-pause:/tmp/t -").out, before);  // frozen: no new writes
+  EXPECT_EQ(berth("pause berth-test-pause").status, 125);          // not running
+  EXPECT_NE(berth("ps").out.find("berth-test-pause"), std::string::npos);
+
+  r = berth("unpause berth-test-pause");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(status("berth-test-pause"), "running");
+  ::usleep(300'000);
+  EXPECT_NE(berth("cp berth-test-pause:/tmp/t -").out, before);
+  EXPECT_EQ(berth("unpause berth-test-pause").status, 125);  // not paused
+  EXPECT_EQ(berth("rm -f berth-test-pause").status, 0);
+}
+
+TEST_F(PauseAndPrune, PruneRemovesStoppedOnly) {
+  ASSERT_EQ(berth("run --network none --name berth-test-prune-exited busybox sh -c 'head -c 100000 /dev/zero > /big'").status, 0);
+  ASSERT_EQ(berth("create --network none --name berth-test-prune-created busybox true").status, 0);
+  auto r = berth("run -d --network none --name berth-test-prune-running busybox sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+
+  r = testing::sh("echo n | " + testing::EngineEnv::get().berth() + " container prune");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(status("berth-test-prune-exited"), "exited");  // not confirmed: nothing removed
+
+  r = berth("container prune -f");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("Deleted Containers:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Total reclaimed space: "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Total reclaimed space: 0B"), std::string::npos) << r.out;  // /big was in its layer
+  EXPECT_EQ(status("berth-test-prune-exited"), "");
+  EXPECT_EQ(status("berth-test-prune-created"), "");
+  EXPECT_EQ(status("berth-test-prune-running"), "running");
+  EXPECT_EQ(berth("rm -f berth-test-prune-running").status, 0);
 }
 
 }  // namespace

@@ -51,13 +51,18 @@ void add_import(CLI::App& app, Globals& g);
 void add_system(CLI::App& app, Globals& g);
 void add_logs(CLI::App& app, Globals& g);
 void add_attach(CLI::App& app, Globals& g);
-// Container verbs (cp, stats, rename, port).
+// Container verbs (cp, stats, rename, port, exec, top, pause, unpause, container prune).
 void add_cp(CLI::App& app, Globals& g);
 void add_stats(CLI::App& app, Globals& g);
 void add_rename(CLI::App& app, Globals& g);
 void add_port(CLI::App& app, Globals& g);
 void add_network(CLI::App& app, Globals& g);  // create, ls, inspect, rm, prune
 void add_volume(CLI::App& app, Globals& g);  // volume create/ls/inspect/rm/prune
+void add_exec(CLI::App& app, Globals& g);
+void add_top(CLI::App& app, Globals& g);
+void add_pause(CLI::App& app, Globals& g);
+void add_unpause(CLI::App& app, Globals& g);
+void add_container_prune(CLI::App& app, Globals& g);
 // Containers (engine).
 void add_run(CLI::App& app, Globals& g);
 void add_create(CLI::App& app, Globals& g);

@@ -72,6 +72,15 @@ constexpr std::pair<std::string_view, AddVerb> kVerbs[] = {
     {"port", add_port},
     {"network", add_network},
     {"volume", add_volume},
+    {"exec", add_exec},
+    {"container exec", add_exec},
+    {"top", add_top},
+    {"container top", add_top},
+    {"pause", add_pause},
+    {"container pause", add_pause},
+    {"unpause", add_unpause},
+    {"container unpause", add_unpause},
+    {"container prune", add_container_prune},
 };
 
 // The first two words of the command line that are not global options.

@@ -1,0 +1,142 @@
+// berth exec on a real container (busybox, builtin handler), through the
+// berth binary: status, env, user, workdir, stdin, terminal, detach, the
+// container's capabilities, seccomp, cgroup and pid namespace inherited.
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "engine_env.h"
+
+namespace berth::engine::testing {
+namespace {
+
+class ExecTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto r = berth("run -d --network none --name berth-test-exec -e FROM_RUN=run -w /tmp busybox sleep 1000");
+    ASSERT_EQ(r.status, 0) << r.out;
+  }
+  static void TearDownTestSuite() {
+    berth("rm -f berth-test-exec");
+    reap_zombies();
+  }
+  void SetUp() override { ASSERT_TRUE(env().loaded); }
+  void TearDown() override { reap_zombies(); }
+  static EngineEnv& env() { return EngineEnv::get(); }
+  static image::testing::Cmd berth(const std::string& args) { return env().run(args); }
+  static image::testing::Cmd exec(const std::string& args) { return berth("exec " + args); }
+};
+
+TEST_F(ExecTest, StatusAndOutput) {
+  auto r = exec("berth-test-exec sh -c 'echo out; exit 7'");
+  EXPECT_EQ(r.status, 7) << r.out;
+  EXPECT_EQ(trim(r.out), "out");
+  r = exec("berth-test-exec sh -c 'kill -9 $$'");
+  EXPECT_EQ(r.status, 137) << r.out;
+  r = exec("berth-test-exec /no/such/command");
+  EXPECT_EQ(r.status, 127) << r.out;
+  r = exec("nosuch-container true");
+  EXPECT_EQ(r.status, 125) << r.out;
+}
+
+TEST_F(ExecTest, EnvUserWorkdir) {
+  std::string env_file = env().roots.dir + "/exec.env";
+  image::testing::spit(env_file, "FROM_FILE=file\nBOTH=file\n");
+  auto r = exec("-e BOTH=flag -e ONE=1 --env-file " + env_file +
+                " berth-test-exec sh -c 'echo $FROM_RUN $FROM_FILE $BOTH $ONE; pwd'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "run file flag 1\n/tmp\n");  // the container's env and cwd, then the flags
+  r = exec("-u nobody -w / berth-test-exec sh -c 'id -u; id -g; pwd; echo $HOME'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "65534\n65534\n/\n/nonexistent\n");  // HOME from the passwd entry
+  r = exec("-u 1234:5678 berth-test-exec sh -c 'id -u; id -g'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "1234\n5678\n");
+  r = exec("-u nosuchuser berth-test-exec true");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("nosuchuser"), std::string::npos) << r.out;
+}
+
+TEST_F(ExecTest, StdinOnlyWithI) {
+  auto r = env().run("exec berth-test-exec cat < /etc/hostname");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "");  // without -i: /dev/null
+  r = sh("echo piped | " + env().berth() + " exec -i berth-test-exec cat");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "piped\n");
+}
+
+TEST_F(ExecTest, InheritsTheContainersConfinement) {
+  auto r = exec("berth-test-exec sh -c 'grep -E \"^(CapEff|CapBnd|Seccomp|NoNewPrivs):\" /proc/self/status; "
+                "cat /proc/self/cgroup'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto init = exec("berth-test-exec sh -c 'grep -E \"^(CapEff|CapBnd|Seccomp|NoNewPrivs):\" /proc/1/status; "
+                   "cat /proc/1/cgroup'");
+  ASSERT_EQ(init.status, 0) << init.out;
+  EXPECT_EQ(r.out, init.out);  // the init's capabilities, seccomp mode and cgroups
+  EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+  // In the container's pid namespace: the init is sleep, we are not pid 1.
+  r = exec("berth-test-exec sh -c 'cat /proc/1/cmdline | tr \"\\0\" \" \"; echo; echo $$'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("sleep 1000"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\n1\n"), std::string::npos) << r.out;
+  // --privileged: every capability.
+  r = exec("--privileged berth-test-exec grep CapEff /proc/self/status");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto cap_eff = [](const std::string& text) {
+    auto at = text.find("CapEff:");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_NE(cap_eff(r.out), "");
+  EXPECT_NE(cap_eff(r.out), cap_eff(init.out));
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;  // only what berth may grant
+}
+
+TEST_F(ExecTest, Detached) {
+  auto r = exec("-d berth-test-exec sh -c 'sleep 0.2; echo done > /tmp/detached'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    seen = exec("berth-test-exec cat /tmp/detached").out == "done\n";
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(exec("-d -t berth-test-exec true").status, 125);
+}
+
+TEST_F(ExecTest, Terminal) {
+  if (!image::testing::has_tool("script")) GTEST_SKIP() << "script(1) is not installed";
+  // script gives berth a terminal; -t gives the process one of its own.
+  auto r = sh("script -qec '" + env().berth() + " exec -t berth-test-exec sh -c \"tty; echo \\$TERM; exit 3\"' /dev/null");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("xterm"), std::string::npos) << r.out;
+  // -it: keys typed reach the shell through the terminal.
+  r = sh("printf 'echo typed-$((6*7))\\nexit 4\\n' | script -qec '" + env().berth() +
+         " exec -it berth-test-exec sh' /dev/null");
+  EXPECT_EQ(r.status, 4) << r.out;
+  EXPECT_NE(r.out.find("typed-42"), std::string::npos) << r.out;
+  // Without a terminal the process has none.
+  r = exec("berth-test-exec sh -c 'tty || true'");
+  EXPECT_NE(r.out.find("not a tty"), std::string::npos) << r.out;
+}
+
+TEST_F(ExecTest, RefusedWhenPausedOrStopped) {
+  ASSERT_EQ(berth("pause berth-test-exec").status, 0);
+  auto r = exec("berth-test-exec true");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("paused"), std::string::npos) << r.out;
+  ASSERT_EQ(berth("unpause berth-test-exec").status, 0);
+  EXPECT_EQ(exec("berth-test-exec true").status, 0);
+
+  r = berth("create --network none --name berth-test-exec-created busybox true");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = exec("berth-test-exec-created true");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("not running"), std::string::npos) << r.out;
+  berth("rm -f berth-test-exec-created");
+}
+
+}  // namespace
+}  // namespace berth::engine::testing
