@@ -84,6 +84,10 @@ class Engine {
   Result<ContainerRecord> create(const RunOptions& options, PullPolicy pull = PullPolicy::missing);
   // Starts a created or exited container (an exited one is prepared anew).
   Result<> start(std::string_view id_or_name);
+  // `start -a`: the container's stdio relayed from before its process runs
+  // (an exited one gets its new monitor first); its exit status, nullopt
+  // when the user detached.
+  Result<std::optional<int>> start_attached(std::string_view id_or_name, bool stdin_open);
   // create + start. Detached: returns 0 once started (`id` set). Otherwise
   // attaches first, relays stdio, returns the exit status (nullopt when the
   // user detached); with --rm the container is gone on return.

@@ -2,6 +2,7 @@
 // container's life that several verbs take.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,7 +76,8 @@ struct Engine::Impl {
   // `volumes`, the image lease, the row. Under the lock.
   Result<> remove_locked(const ContainerRecord& c, bool volumes);
   // Lets the runtime's init go and records it running. Under the lock.
-  Result<> start_locked(ContainerRecord& c);
+  // `before_start` runs once the init is created (an attach client connects there).
+  Result<> start_locked(ContainerRecord& c, const std::function<Result<>()>& before_start = {});
   // cleanup()'s work under the lock; `restart_delay_ms` is set when the
   // restart policy asks for a new start after that delay.
   Result<> cleanup_locked(std::string_view id, int* restart_delay_ms);

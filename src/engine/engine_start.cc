@@ -8,7 +8,7 @@
 
 namespace berth::engine {
 
-Result<> Engine::Impl::start_locked(ContainerRecord& c) {
+Result<> Engine::Impl::start_locked(ContainerRecord& c, const std::function<Result<>()>& before_start) {
   BERTH_TRY_ASSIGN(h, handler(c.runtime));
   bool fresh = false;
   if (c.state == ContainerState::created) {
@@ -21,6 +21,7 @@ Result<> Engine::Impl::start_locked(ContainerRecord& c) {
     return {};
   }
   if (!fresh) BERTH_TRY(prepare(c));
+  if (before_start) BERTH_TRY(before_start());
   BERTH_TRY(h->start(c.id));
   c.state = ContainerState::running;
   c.started_at = now_ns();
@@ -43,6 +44,28 @@ Result<> Engine::start(std::string_view id_or_name) {
   BERTH_TRY(impl_->cleanup_locked(found.id, &delay));
   BERTH_TRY_ASSIGN(c, impl_->db.container(found.id));
   return impl_->start_locked(c);
+}
+
+Result<std::optional<int>> Engine::start_attached(std::string_view id_or_name, bool stdin_open) {
+  BERTH_TRY_ASSIGN(found, impl_->db.container(id_or_name));
+  std::optional<Attachment> attached;
+  {
+    BERTH_TRY_ASSIGN(lock, impl_->lock(found.id));
+    int delay = 0;
+    BERTH_TRY(impl_->cleanup_locked(found.id, &delay));
+    BERTH_TRY_ASSIGN(c, impl_->db.container(found.id));
+    if (c.state == ContainerState::running || c.state == ContainerState::paused)
+      return std::unexpected(Error(EBUSY, fmt::format("container {} is running: use attach", c.name)));
+    AttachOptions ao;
+    ao.stdin_open = stdin_open && c.options.interactive;
+    ao.tty = c.options.tty;
+    BERTH_TRY(impl_->start_locked(c, [&]() -> Result<> {
+      BERTH_TRY_ASSIGN(a, Attachment::connect(impl_->paths().run_dir(c.id), ao));
+      attached.emplace(std::move(a));
+      return {};
+    }));
+  }
+  return attached->relay();
 }
 
 Result<std::optional<int>> Engine::run(const RunOptions& options, PullPolicy pull, std::string* id) {

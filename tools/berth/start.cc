@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "engine/attach.h"
 
 namespace berth::tool {
 namespace {
@@ -11,19 +10,6 @@ struct Opts {
   std::vector<std::string> ids;
   bool attach = false, interactive = false;
 };
-
-Result<int> start_attached(engine::Engine& e, const std::string& name, bool interactive) {
-  BERTH_TRY_ASSIGN(c, e.container(name));
-  engine::AttachOptions ao;
-  ao.stdin_open = interactive && c.options.interactive;
-  ao.tty = c.options.tty;
-  // A stopped container gets its new monitor from start: attach after it then.
-  if (c.state != engine::ContainerState::created) BERTH_TRY(e.start(c.id));
-  BERTH_TRY_ASSIGN(attached, engine::Attachment::connect(e.paths().run_dir(c.id), ao));
-  if (c.state == engine::ContainerState::created) BERTH_TRY(e.start(c.id));
-  BERTH_TRY_ASSIGN(status, attached.relay());
-  return status.value_or(0);
-}
 
 }  // namespace
 
@@ -38,8 +24,8 @@ void add_start(CLI::App& app, Globals& g) {
       if (!engine) return void(g.exit_code = report(engine.error()));
       if (o->attach) {
         if (o->ids.size() != 1) return void(g.exit_code = report(Error(EINVAL, "start -a takes one container")));
-        auto status = start_attached(*engine, o->ids.front(), o->interactive);
-        g.exit_code = status ? *status : report(status.error());
+        auto status = engine->start_attached(o->ids.front(), o->interactive);
+        g.exit_code = status ? status->value_or(0) : report(status.error());
         return;
       }
       for (const auto& id : o->ids) {
