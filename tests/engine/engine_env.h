@@ -7,6 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -42,6 +44,16 @@ class EngineEnv {
 
   TempRoots roots{"engine"};
   bool loaded = false;
+
+  // The monitors and their exit commands (our orphans) finish before the
+  // temp roots go: an exit command still running would make dirs there again.
+  ~EngineEnv() {
+    for (int i = 0; i < 500; ++i) {
+      pid_t p = ::waitpid(-1, nullptr, WNOHANG);
+      if (p < 0 && errno == ECHILD) break;
+      if (p == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
 
  private:
   EngineEnv() {
