@@ -10,13 +10,16 @@ PKGS=(
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev
   libarchive-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev libisal-dev
   libdeflate-dev libzstd-dev libtomlplusplus-dev
+  # engine at run time: CNI plugins (networking), iptables (per-network rules),
+  # catatonit (--init and pods' infra)
+  containernetworking-plugins iptables catatonit
   # tests
   libgtest-dev googletest python3 jq iproute2 util-linux procps time
   busybox-static
   # fuzzing
   clang libclang-rt-14-dev
   # peers, drop-in engines and image tools
-  runc crun podman containerd conmon catatonit uidmap umoci skopeo criu
+  runc crun podman containerd conmon uidmap umoci skopeo criu
   docker-registry apache2-utils openssl isal zstd pigz erofs-utils
   # benchmarks
   hyperfine debootstrap
