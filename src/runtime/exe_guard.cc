@@ -220,6 +220,17 @@ Result<UniqueFd> overlay_image_of_self() {
 
 }  // namespace
 
+// Whether /proc/self/exe names a file under kExeSealDir (root-only, where
+// only this guard attaches its lower-only overlays).
+static bool exe_in_seal_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  std::string_view path(buf, static_cast<size_t>(n));
+  std::string prefix = std::string(kExeSealDir) + "/";
+  return path.starts_with(prefix);
+}
+
 bool exe_is_on_readonly_overlay() {
   int fd = ::open("/proc/self/exe", O_PATH | O_CLOEXEC);
   if (fd < 0) return false;
@@ -246,8 +257,11 @@ Result<> ensure_protected_exe(int argc, char** argv, ExeSeal how) {
   bool reexeced = ::getenv(kBerthClonedEnv) != nullptr;
   // The container's process is exec'd from us: it must not see our marker.
   ::unsetenv(kBerthClonedEnv);
-  // A read-only overlay counts only when we made it: the marker says so.
-  if (exe_is_sealed() || (reexeced && exe_is_on_readonly_overlay())) {
+  // A read-only overlay counts only when we made it: the marker says so, or
+  // the binary was started from one of our cached seals (berth's exit
+  // command, berth-monitor: children exec'd by their path), which sealing
+  // again would only stack overlays on.
+  if (exe_is_sealed() || ((reexeced || exe_in_seal_dir()) && exe_is_on_readonly_overlay())) {
     protected_exe = true;
     return {};
   }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "runtime/exe_guard.h"
 #include "commands.h"
 
 namespace berth::tool {
@@ -118,6 +119,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
   auto [first, second] = tool::verb_of(argc, argv);
+  // The builtin handler clones the container's processes from this one
+  // (create, exec, and the restarts of start/restart/cleanup/pod): like
+  // berth-runtime, re-execute from a read-only image of the binary first
+  // (exe_guard.h, CVE-2019-5736), so no process a container can see ever has
+  // the host's berth binary as its /proc/<pid>/exe.
+  if (first == "run" || first == "create" || first == "start" || first == "restart" || first == "exec" ||
+      first == "pod" || first == "container") {
+    if (auto r = runtime::ensure_protected_exe(argc, argv); !r) {
+      std::fprintf(stderr, "berth: %s\n", r.error().what().c_str());
+      return 125;
+    }
+  }
   std::string two = std::string(first) + " " + std::string(second);
   bool found = false;
   void (*added[std::size(tool::kVerbs)])(CLI::App&, tool::Globals&) = {};
