@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <utility>
 
@@ -40,8 +42,15 @@ Result<Db> Db::open(const std::string& path, int busy_timeout_ms) {
   sqlite3_busy_timeout(db.db_, busy_timeout_ms);
   // WAL: readers never block the writer; FULL: a committed transaction
   // survives power loss too; foreign keys cascade deletions of rows.
-  BERTH_TRY(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                    "configure"));
+  // Switching a fresh file to WAL takes an exclusive lock, and SQLite answers
+  // a process racing for it with SQLITE_BUSY at once, without its busy
+  // handler: retry that within the same time budget.
+  for (int waited_ms = 0;; waited_ms += 5) {
+    auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", "configure");
+    if (r) break;
+    if (r.error().code() != EBUSY || waited_ms >= busy_timeout_ms) return std::unexpected(std::move(r).error());
+    ::usleep(5000);
+  }
   return db;
 }
 
