@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "base/unix_socket.h"
 #include "engine/monitor_protocol.h"
 
 namespace berth::engine {
@@ -43,27 +44,6 @@ Result<std::string> parse_detach_keys(std::string_view spec) {
   return keys;
 }
 
-Result<UniqueFd> connect_seqpacket(const std::string& path) {
-  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!sock) return sys_error(errno, "create attach socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string target = path;
-  UniqueFd opath;
-  if (path.size() >= sizeof addr.sun_path) {
-    // Too long for sun_path: through an O_PATH fd, as podman does.
-    opath.reset(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!opath) return sys_error(errno, "open \"{}\"", path);
-    target = fmt::format("/proc/self/fd/{}", opath.get());
-  }
-  std::memcpy(addr.sun_path, target.c_str(), target.size() + 1);
-  int r;
-  do {
-    r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return sys_error(errno, "connect to \"{}\"", path);
-  return sock;
-}
 
 Result<> send_frame(const UniqueFd& sock, char type, std::string_view data) {
   char frame[1 + mp::kMaxFrameData];
@@ -133,7 +113,7 @@ class WinchFd {
 
 Result<Attachment> Attachment::connect(const std::string& run_dir, const AttachOptions& options) {
   BERTH_TRY(parse_detach_keys(options.detach_keys));
-  BERTH_TRY_ASSIGN(sock, connect_seqpacket(run_dir + "/" + mp::kAttachSocket));
+  BERTH_TRY_ASSIGN(sock, connect_unix(run_dir + "/" + mp::kAttachSocket, SOCK_SEQPACKET));
   return Attachment(std::move(sock), options);
 }
 

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <limits>
 
+#include "base/unix_socket.h"
+
 namespace berth::runtime {
 namespace {
 
@@ -46,27 +48,6 @@ Result<UniqueFd> open_slave(const UniqueFd& master, const std::string& path) {
   return UniqueFd(fd);
 }
 
-Result<UniqueFd> connect_unix(const std::string& path, int type) {
-  UniqueFd sock(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-  if (!sock) return sys_error(errno, "create unix socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string target = path;
-  UniqueFd opath;
-  if (path.size() >= sizeof addr.sun_path) {
-    // Too long for sun_path: go through an O_PATH fd, as podman does.
-    opath.reset(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!opath) return sys_error(errno, "open console socket \"{}\"", path);
-    target = fmt::format("/proc/self/fd/{}", opath.get());
-  }
-  std::memcpy(addr.sun_path, target.c_str(), target.size() + 1);
-  int r;
-  do {
-    r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return sys_error(errno, "connect to console socket \"{}\"", path);
-  return sock;
-}
 
 }  // namespace
 
@@ -205,7 +186,7 @@ Result<> send_console(const std::string& socket_path, const UniqueFd& master) {
   auto sock = connect_unix(socket_path, SOCK_STREAM);
   // A listener of another type refuses a stream peer with EPROTOTYPE.
   if (!sock && sock.error().code() == EPROTOTYPE) sock = connect_unix(socket_path, SOCK_SEQPACKET);
-  if (!sock) return std::unexpected(std::move(sock).error());
+  if (!sock) return std::unexpected(std::move(sock.error().context("console socket")));
   return with_context(send_fd(*sock, master, "/dev/ptmx"), fmt::format("console socket \"{}\"", socket_path));
 }
 

@@ -10,37 +10,12 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/unix_socket.h"
 #include "oci/config.h"
 #include "runtime/console.h"
 #include "runtime/seccomp.h"
 
 namespace berth::runtime {
-namespace {
-
-Result<UniqueFd> connect_agent(const std::string& path) {
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return sys_error(errno, "create unix socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string target = path;
-  UniqueFd opath;
-  if (path.size() >= sizeof addr.sun_path) {
-    // Too long for sun_path: connect through an O_PATH fd of the socket.
-    opath.reset(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!opath) return sys_error(errno, "linux.seccomp.listenerPath: open \"{}\"", path);
-    target = fmt::format("/proc/self/fd/{}", opath.get());
-  }
-  std::memcpy(addr.sun_path, target.c_str(), target.size() + 1);
-  int r;
-  do {
-    r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return sys_error(errno, "linux.seccomp.listenerPath: connect to \"{}\"", path);
-  return sock;
-}
-
-}  // namespace
-
 Result<> pass_seccomp_listener(const Channel& channel, uint32_t type, const UniqueFd& listener) {
   BERTH_TRY(channel.send(type));
   return send_fd(channel.socket(), listener, "seccomp");
@@ -63,7 +38,7 @@ std::string container_process_state_json(const oci::Seccomp& profile, pid_t pid,
 
 Result<> send_to_seccomp_agent(const oci::Seccomp& profile, const UniqueFd& listener, pid_t pid,
                                std::string_view state_json) {
-  BERTH_TRY_ASSIGN(sock, connect_agent(profile.listener_path));
+  BERTH_TRY_ASSIGN(sock, with_context(connect_unix(profile.listener_path, SOCK_STREAM), "linux.seccomp.listenerPath"));
   std::string payload = container_process_state_json(profile, pid, state_json);
   // One message: the whole document with the fd on its first byte (what
   // runc's utils.SendFds does); a stream socket may take the rest later.
