@@ -2,6 +2,7 @@
 // flags and calls one library function. Verbs register in main.cc's table.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,6 +34,11 @@ Result<image::Config> load_config(const Globals& g);
 Result<image::Store> open_store(const Globals& g);
 // The engine under --root/--runroot with berth.toml's engine part (engine_access.cc).
 Result<engine::Engine> open_engine(const Globals& g);
+// The per-container verbs (start, stop, kill, restart, rm): opens the engine
+// and runs `op` on each name, printing it on success and the error otherwise
+// (exit status 125), as docker does.
+void for_each_container(Globals& g, const std::vector<std::string>& ids,
+                        const std::function<Result<>(engine::Engine&, const std::string&)>& op);
 // The `image`, `system` and `container` groups, created by whichever verb comes first.
 CLI::App* group(CLI::App& app, const std::string& name, const std::string& description);
 

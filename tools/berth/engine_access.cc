@@ -2,6 +2,8 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "commands.h"
 
 namespace berth::tool {
@@ -24,6 +26,18 @@ Result<engine::Engine> open_engine(const Globals& g) {
   setup.berth_binary = self;
   setup.config_path = g.config_path;
   return engine::Engine::open(std::move(setup));
+}
+
+void for_each_container(Globals& g, const std::vector<std::string>& ids,
+                        const std::function<Result<>(engine::Engine&, const std::string&)>& op) {
+  auto engine = open_engine(g);
+  if (!engine) return void(g.exit_code = report(engine.error()));
+  for (const auto& id : ids) {
+    if (auto r = op(*engine, id); !r)
+      g.exit_code = report(r.error());
+    else
+      std::printf("%s\n", id.c_str());
+  }
 }
 
 }  // namespace berth::tool

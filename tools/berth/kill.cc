@@ -15,14 +15,8 @@ void add_kill(CLI::App& app, Globals& g) {
     cmd->add_option("container", o->ids, "container names or ids")->required();
     cmd->add_option("-s,--signal", o->signal, "signal name or number")->capture_default_str();
     cmd->callback([&g, o]() {
-      auto engine = open_engine(g);
-      if (!engine) return void(g.exit_code = report(engine.error()));
-      for (const auto& id : o->ids) {
-        if (auto r = engine->kill(id, o->signal); !r)
-          g.exit_code = report(r.error());
-        else
-          std::printf("%s\n", id.c_str());
-      }
+      for_each_container(g, o->ids,
+                         [&](engine::Engine& engine, const std::string& id) { return engine.kill(id, o->signal); });
     });
   };
   setup(app.add_subcommand("kill", "send a signal to running containers"));

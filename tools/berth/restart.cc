@@ -15,14 +15,8 @@ void add_restart(CLI::App& app, Globals& g) {
     cmd->add_option("container", o->ids, "container names or ids")->required();
     cmd->add_option("-t,--time,--timeout", o->timeout, "seconds to wait before killing (default: the container's, 10)");
     cmd->callback([&g, o]() {
-      auto engine = open_engine(g);
-      if (!engine) return void(g.exit_code = report(engine.error()));
-      for (const auto& id : o->ids) {
-        if (auto r = engine->restart(id, o->timeout); !r)
-          g.exit_code = report(r.error());
-        else
-          std::printf("%s\n", id.c_str());
-      }
+      for_each_container(g, o->ids,
+                         [&](engine::Engine& engine, const std::string& id) { return engine.restart(id, o->timeout); });
     });
   };
   setup(app.add_subcommand("restart", "restart containers"));

@@ -16,14 +16,9 @@ void add_rm(CLI::App& app, Globals& g) {
     cmd->add_flag("-f,--force", o->force, "kill a running container first");
     cmd->add_flag("-v,--volumes", o->volumes, "remove its anonymous volumes too");
     cmd->callback([&g, o]() {
-      auto engine = open_engine(g);
-      if (!engine) return void(g.exit_code = report(engine.error()));
-      for (const auto& id : o->ids) {
-        if (auto r = engine->remove(id, o->force, o->volumes); !r)
-          g.exit_code = report(r.error());
-        else
-          std::printf("%s\n", id.c_str());
-      }
+      for_each_container(g, o->ids, [&](engine::Engine& engine, const std::string& id) {
+        return engine.remove(id, o->force, o->volumes);
+      });
     });
   };
   setup(app.add_subcommand("rm", "remove containers"));

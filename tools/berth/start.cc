@@ -20,20 +20,16 @@ void add_start(CLI::App& app, Globals& g) {
     cmd->add_flag("-a,--attach", o->attach, "attach to the container's output and return its exit status");
     cmd->add_flag("-i,--interactive", o->interactive, "forward stdin (with -a)");
     cmd->callback([&g, o]() {
-      auto engine = open_engine(g);
-      if (!engine) return void(g.exit_code = report(engine.error()));
       if (o->attach) {
+        auto engine = open_engine(g);
+        if (!engine) return void(g.exit_code = report(engine.error()));
         if (o->ids.size() != 1) return void(g.exit_code = report(Error(EINVAL, "start -a takes one container")));
         auto status = engine->start_attached(o->ids.front(), o->interactive);
         g.exit_code = status ? status->value_or(0) : report(status.error());
         return;
       }
-      for (const auto& id : o->ids) {
-        if (auto r = engine->start(id); !r)
-          g.exit_code = report(r.error());
-        else
-          std::printf("%s\n", id.c_str());
-      }
+      for_each_container(g, o->ids,
+                         [&](engine::Engine& engine, const std::string& id) { return engine.start(id); });
     });
   };
   setup(app.add_subcommand("start", "start containers"));
