@@ -140,10 +140,12 @@ Networks& Engine::Impl::nets() {
 }
 
 Result<oci::ImageConfig> Engine::Impl::image_config(const std::string& image_id) {
+  if (auto it = image_configs.find(image_id); it != image_configs.end()) return it->second;
   BERTH_TRY_ASSIGN(s, image_store());
   BERTH_TRY_ASSIGN(digest, oci::parse_digest(image_id));
   BERTH_TRY_ASSIGN(text, s->content().read_blob(digest, 8 << 20));
-  return oci::parse_image_config(text);
+  BERTH_TRY_ASSIGN(config, oci::parse_image_config(text));
+  return image_configs.emplace(image_id, std::move(config)).first->second;
 }
 
 ContainerRecord Engine::Impl::refreshed(ContainerRecord c) {

@@ -64,8 +64,10 @@ struct Engine::Impl {
     return ObjectLock(std::move(fd), &held_locks);
   }
 
-  // The image's config as stored.
+  // The image's config as stored, parsed once per process (create reads it,
+  // then prepare on the same start path; a blob never changes under its digest).
   Result<oci::ImageConfig> image_config(const std::string& image_id);
+  std::map<std::string, oci::ImageConfig, std::less<>> image_configs;
   // Brings a new or exited container to "created": rootfs, network, etc
   // files, config.json, a monitor holding the created init. Under the lock.
   Result<> prepare(ContainerRecord& c);
