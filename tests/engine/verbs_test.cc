@@ -217,7 +217,7 @@ class PauseAndPrune : public ::testing::Test {
 };
 
 TEST_F(PauseAndPrune, PauseFreezesUnpauseThaws) {
-  auto r = berth("run -d --network none --name berth-test-pause busybox sh -c 'while true; do date +%s%N > /tmp/t; sleep 0.05; done'");
+  auto r = berth("run -d --network none --name berth-test-pause busybox sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'");
   ASSERT_EQ(r.status, 0) << r.out;
   std::string id = testing::trim(r.out);
   ::usleep(200'000);
