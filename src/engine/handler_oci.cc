@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -149,6 +150,25 @@ Result<> done(Result<std::string> r) {
   return {};
 }
 
+// The errno behind a runtime's failure to run an exec's command, from its
+// message (runc: "stat /x: no such file or directory", "executable file not
+// found in $PATH"; berth-runtime: "No such file or directory"), so that
+// berth exec answers docker's 127/126 through this handler as through builtin.
+std::string lower(std::string_view s) {
+  std::string m(s);
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return m;
+}
+
+int exec_failure_code(std::string_view message) {
+  std::string m = lower(message);
+  if (m.find("no such file or directory") != std::string::npos || m.find("not found in $path") != std::string::npos)
+    return ENOENT;
+  if (m.find("permission denied") != std::string::npos) return EACCES;
+  if (m.find("exec format error") != std::string::npos) return ENOEXEC;
+  return 0;
+}
+
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -245,7 +265,15 @@ class OciHandler final : public RuntimeHandler {
     // runc exits with the process's status; its own failures leave an error in the log.
     if (ran.status != 0) {
       std::string msgs = log_errors(log.path);
-      if (!msgs.empty()) return error("{} exec \"{}\": {}", name_, request.id, msgs);
+      if (!msgs.empty()) {
+        // The error's errno text replaces the runtime's own wording of it.
+        int code = exec_failure_code(msgs);
+        if (code != 0) {
+          std::string suffix = ": " + lower(std::strerror(code));
+          if (lower(msgs).ends_with(suffix)) msgs.resize(msgs.size() - suffix.size());
+        }
+        return std::unexpected(Error(code, fmt::format("{} exec \"{}\": {}", name_, request.id, msgs)));
+      }
     }
     return ran.status;
   }

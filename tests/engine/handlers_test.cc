@@ -1,8 +1,13 @@
-// The same container lifecycle through each runtime handler: builtin (the
-// runtime library in process), oci:berth-runtime and oci:runc (crun 1.8
-// refuses this host's hybrid cgroup layout, so it is not among them).
+// The same container lifecycle and verbs through each runtime handler:
+// builtin (the runtime library in process), oci:berth-runtime and oci:runc
+// (crun 1.8 refuses this host's hybrid cgroup layout, so it is not among
+// them): run/create/start/stop/kill/restart/rm, then exec, cp, top, stats,
+// pause/unpause, logs and kill with a signal the container handles.
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -76,6 +81,128 @@ TEST_P(HandlerTest, StopStartKillRemove) {
   EXPECT_EQ(inspect("berth-test-h")["State"].value("Status", ""), "running");
   EXPECT_EQ(berth("rm -f berth-test-h").status, 0);
   EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
+// A running container for the verbs: it counts into /tmp/t every 50 ms and
+// answers SIGUSR1 in its log.
+constexpr const char* kCounter =
+    "busybox sh -c 'trap \"echo got usr1\" USR1; echo started; i=0; "
+    "while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'";
+
+TEST_P(HandlerTest, ExecCpTopStats) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-hv --memory 64m " + kCounter);
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = berth("exec -e FROM_EXEC=x -u 1234:5678 -w /tmp berth-test-hv sh -c 'echo $FROM_EXEC $(id -u):$(id -g) $(pwd); exit 3'");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_EQ(r.out, "x 1234:5678 /tmp\n");
+  r = berth("exec berth-test-hv /no/such/command");
+  EXPECT_EQ(r.status, 127) << r.out;
+  if (GetParam() == "runc") {
+    // docker's 126 (not executable) and 127 (not in $PATH). berth-runtime's
+    // find_executable (src/runtime/init.cc) answers ENOENT for the first and
+    // no errno for the second, so builtin and oci:berth-runtime say 127 and 125.
+    r = berth("exec berth-test-hv /etc/passwd");
+    EXPECT_EQ(r.status, 126) << r.out;
+    r = berth("exec berth-test-hv berth-test-no-such-command");
+    EXPECT_EQ(r.status, 127) << r.out;
+  }
+  r = berth("exec -d berth-test-hv sh -c 'echo detached > /tmp/d'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::string got;
+  for (int i = 0; i < 50 && got.empty(); ++i) {
+    got = berth("exec berth-test-hv cat /tmp/d").out;
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(got, "detached\n");
+
+  std::string host = env().roots.dir + "/hv-" + GetParam();
+  image::testing::spit(host, "from the host\n");
+  r = berth("cp " + host + " berth-test-hv:/tmp/in");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(berth("exec berth-test-hv cat /tmp/in").out, "from the host\n");
+  r = berth("cp berth-test-hv:/tmp/in " + host + ".out");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(slurp(host + ".out"), "from the host\n");
+
+  r = berth("top berth-test-hv");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("PID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sh -c trap"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("berth top"), std::string::npos) << r.out;
+
+  r = berth("stats --no-stream --format json berth-test-hv");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_array() && doc.size() == 1) << r.out;
+  EXPECT_EQ(doc[0]["name"], "berth-test-hv");
+  EXPECT_EQ(doc[0]["raw"]["mem_limit"], 64 << 20) << r.out;
+  EXPECT_GT(doc[0]["raw"].value("mem_usage", uint64_t(0)), 0u) << r.out;
+  EXPECT_NE(doc[0].value("pids", "0"), "0") << r.out;
+  reap_zombies();  // the detached exec's process came to us, its subreaper: it leaves the cgroup once reaped
+  EXPECT_EQ(berth("rm -f berth-test-hv").status, 0);
+}
+
+TEST_P(HandlerTest, PauseUnpause) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-hp " + kCounter);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  r = berth("pause berth-test-hp");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(inspect("berth-test-hp")["State"].value("Status", ""), "paused");
+  EXPECT_TRUE(inspect("berth-test-hp")["State"].value("Paused", false));
+  std::string before = berth("cp berth-test-hp:/tmp/t -").out;
+  ASSERT_FALSE(before.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(berth("cp berth-test-hp:/tmp/t -").out, before) << "the container ran on while paused";
+  EXPECT_NE(berth("exec berth-test-hp true").status, 0) << "exec into a paused container";
+  r = berth("unpause berth-test-hp");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(inspect("berth-test-hp")["State"].value("Status", ""), "running");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_NE(berth("cp berth-test-hp:/tmp/t -").out, before) << "still frozen after unpause";
+  // A paused container is killed by rm -f as well.
+  EXPECT_EQ(berth("pause berth-test-hp").status, 0);
+  EXPECT_EQ(berth("rm -f berth-test-hp").status, 0);
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
+TEST_P(HandlerTest, LogsSignalsRestart) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-hl " + kCounter);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto logs_have = [&](const std::string& text, size_t times) {
+    for (int i = 0; i < 100; ++i) {
+      std::string out = berth("logs berth-test-hl").out;
+      size_t n = 0;
+      for (size_t p = out.find(text); p != std::string::npos; p = out.find(text, p + 1)) ++n;
+      if (n >= times) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  EXPECT_TRUE(logs_have("started", 1)) << berth("logs berth-test-hl").out;
+  int pid = inspect("berth-test-hl")["State"].value("Pid", 0);
+  // A signal the container traps: it goes on running.
+  EXPECT_EQ(berth("kill -s USR1 berth-test-hl").status, 0);
+  EXPECT_TRUE(logs_have("got usr1", 1)) << berth("logs berth-test-hl").out;
+  EXPECT_EQ(inspect("berth-test-hl")["State"].value("Status", ""), "running");
+  EXPECT_EQ(berth("kill -s 10 berth-test-hl").status, 0);  // by number
+  EXPECT_TRUE(logs_have("got usr1", 2)) << berth("logs berth-test-hl").out;
+  EXPECT_NE(berth("kill -s NOSUCHSIG berth-test-hl").status, 0);
+
+  // restart: a new init (sh ignores SIGTERM as PID 1: killed after -t), the log goes on.
+  EXPECT_EQ(berth("restart -t 1 berth-test-hl").status, 0);
+  auto doc = inspect("berth-test-hl");
+  EXPECT_EQ(doc["State"].value("Status", ""), "running");
+  EXPECT_NE(doc["State"].value("Pid", 0), pid);
+  EXPECT_NE(doc["State"].value("Pid", 0), 0);
+  EXPECT_TRUE(logs_have("started", 2)) << berth("logs berth-test-hl").out;
+  r = berth("logs --tail 1 berth-test-hl");
+  EXPECT_EQ(r.out, "started\n");
+
+  EXPECT_EQ(berth("kill -s KILL berth-test-hl").status, 0);
+  EXPECT_EQ(trim(berth("wait berth-test-hl").out), "137");
+  EXPECT_NE(berth("kill berth-test-hl").status, 0) << "kill of an exited container";
+  EXPECT_EQ(berth("rm berth-test-hl").status, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, HandlerTest, ::testing::Values("builtin", "berth-runtime", "runc"),
