@@ -63,6 +63,17 @@ TEST_F(RunTest, RmLeavesNothingBehind) {
   EXPECT_EQ(berth("tag localhost/latest busybox").status, 0);
 }
 
+// libcurl and libarchive (and their 33 dependencies) are dlopened on first
+// use (tools/berth/lazy_libs.cc), not loaded at every start: a new function of
+// theirs used without a stand-in there would silently link them again.
+TEST_F(RunTest, BerthDoesNotLoadCurlOrLibarchiveAtStart) {
+  auto r = image::testing::sh("readelf -d " BERTH_BIN_DIR "/berth");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("(NEEDED)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("libcurl"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("libarchive"), std::string::npos) << r.out;
+}
+
 TEST_F(RunTest, NameCollisionIsAnError) {
   auto r = berth("create --network none --name berth-test-dup busybox true");
   ASSERT_EQ(r.status, 0) << r.out;
