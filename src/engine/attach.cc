@@ -114,8 +114,12 @@ class WinchFd {
 Result<Attachment> Attachment::connect(const std::string& run_dir, const AttachOptions& options) {
   BERTH_TRY(parse_detach_keys(options.detach_keys));
   BERTH_TRY_ASSIGN(sock, connect_unix(run_dir + "/" + mp::kAttachSocket, SOCK_SEQPACKET));
+  // Sent before the container starts, so the monitor has it queued at the exit.
+  if (options.cleans_up) BERTH_TRY(send_frame(sock, mp::kFrameWillCleanUp, {}));
   return Attachment(std::move(sock), options);
 }
+
+Result<> Attachment::cleaned_up() { return send_frame(sock_, mp::kFrameCleanedUp, {}); }
 
 Result<std::optional<int>> Attachment::relay() {
   BERTH_TRY_ASSIGN(detach, parse_detach_keys(options_.detach_keys));

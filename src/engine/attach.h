@@ -17,6 +17,9 @@ struct AttachOptions {
   bool stdin_open = false;       // forward our stdin (-i)
   bool tty = false;              // put our terminal in raw mode, forward resizes
   std::string detach_keys = "ctrl-p,ctrl-q";  // "" = no detaching
+  // This client cleans up after the exit itself (run --rm) and confirms it
+  // with cleaned_up(): the monitor's exit command then does not run.
+  bool cleans_up = false;
   int in_fd = 0, out_fd = 1, err_fd = 2;
 };
 
@@ -25,6 +28,10 @@ class Attachment {
   static Result<Attachment> connect(const std::string& run_dir, const AttachOptions& options);
   // Relays until the container exits (its exit status) or the user detaches (nullopt).
   Result<std::optional<int>> relay();
+  // With cleans_up, after the container's cleanup succeeded: the monitor
+  // skips its exit command. Without this call (an error, a killed client),
+  // the exit command runs once the connection closes.
+  Result<> cleaned_up();
 
  private:
   Attachment(UniqueFd sock, AttachOptions options) : sock_(std::move(sock)), options_(std::move(options)) {}

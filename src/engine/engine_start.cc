@@ -80,6 +80,10 @@ Result<std::optional<int>> Engine::run(const RunOptions& options, PullPolicy pul
   AttachOptions ao;
   ao.stdin_open = options.interactive;
   ao.tty = options.tty;
+  // With --rm this process removes the container after the exit (below), so
+  // the monitor need not start its exit command: a second berth process
+  // that would only wait for the lock and find nothing to do.
+  ao.cleans_up = options.remove;
   auto attached = Attachment::connect(impl_->paths().run_dir(c.id), ao);
   if (!attached) {
     (void)remove(c.id, true, true);
@@ -96,11 +100,12 @@ Result<std::optional<int>> Engine::run(const RunOptions& options, PullPolicy pul
   BERTH_TRY_ASSIGN(status, attached->relay());
   if (!status) return status;  // detached by the user: the container runs on
   if (options.remove) {
-    // The monitor's exit command removes it too; whichever comes second finds
-    // nothing to do. Doing it here means it is gone when run returns.
+    // Done here, it is gone when run returns. On an error (or if this process
+    // dies first) the monitor's exit command still runs and retries.
     BERTH_TRY(cleanup(c.id));
     auto gone = impl_->db.container(c.id);
     if (gone) BERTH_TRY(remove(c.id, true, true));
+    (void)attached->cleaned_up();  // a monitor already gone runs nothing
   }
   return status;
 }

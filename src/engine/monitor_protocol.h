@@ -34,6 +34,12 @@ inline constexpr uint32_t kSyncError = 0xffffffff;
 inline constexpr char kFrameStdin = 'i';       // bytes for the container's stdin
 inline constexpr char kFrameResize = 'r';      // u16 rows, u16 cols (host order)
 inline constexpr char kFrameCloseStdin = 'c';  // the client's stdin ended: close the container's
+// The client does the exit command's work itself once the container exits
+// (`run --rm` removes it before it returns): the monitor keeps its connection
+// after the exit frame and runs the exit command only if the client hangs up
+// (or takes over 30 s) without sending kFrameCleanedUp.
+inline constexpr char kFrameWillCleanUp = 'w';
+inline constexpr char kFrameCleanedUp = 'd';
 // monitor -> client:
 inline constexpr char kFrameStdout = 'o';
 inline constexpr char kFrameStderr = 'e';

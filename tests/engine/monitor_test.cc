@@ -209,6 +209,52 @@ TEST_F(MonitorTest, ExitCommandRunsAfterTheExitFileExists) {
   wait_monitor_gone();
 }
 
+// run --rm's client removes the container itself and says so: the monitor
+// then skips the exit command, which would only find nothing left to do.
+TEST_F(MonitorTest, ACleaningClientThatConfirmsReplacesTheExitCommand) {
+  MonitorSpec s = spec();
+  std::string ran = dir_ + "/ran";
+  s.exit_command = {"/bin/sh", "-c", "touch " + ran};
+  auto started = start("read x <&9; exit 3", s);
+  ASSERT_TRUE(started) << started.error().what();
+  AttachOptions o;
+  o.cleans_up = true;
+  {
+    auto a = Attachment::connect(run_dir_, o);
+    ASSERT_TRUE(a) << a.error().what();
+    go();
+    auto code = a->relay();
+    ASSERT_TRUE(code && code->has_value()) << (code ? "detached" : code.error().what());
+    EXPECT_EQ(**code, 3);
+    EXPECT_EQ(::kill(monitor_, 0), 0) << "the monitor waits for the client's confirmation";
+    EXPECT_TRUE(a->cleaned_up());
+  }
+  wait_monitor_gone();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(std::filesystem::exists(ran)) << "the exit command ran although the client cleaned up";
+}
+
+// A cleaning client that goes away without confirming (killed, or its
+// cleanup failed) leaves the work to the exit command after all.
+TEST_F(MonitorTest, ACleaningClientThatHangsUpLeavesItToTheExitCommand) {
+  MonitorSpec s = spec();
+  std::string ran = dir_ + "/ran";
+  s.exit_command = {"/bin/sh", "-c", "touch " + ran};
+  auto started = start("read x <&9; exit 3", s);
+  ASSERT_TRUE(started) << started.error().what();
+  AttachOptions o;
+  o.cleans_up = true;
+  {
+    auto a = Attachment::connect(run_dir_, o);
+    ASSERT_TRUE(a) << a.error().what();
+    go();
+    auto code = a->relay();
+    ASSERT_TRUE(code && code->has_value()) << (code ? "detached" : code.error().what());
+  }
+  EXPECT_TRUE(wait_for_file(ran)) << "no exit command after the client hung up";
+  wait_monitor_gone();
+}
+
 TEST_F(MonitorTest, AttachBeforeStartSeesAllOutputAndTheStatus) {
   auto started = start("read x <&9; echo hello; echo oops >&2; seq 1 2000; exit 4", spec());
   ASSERT_TRUE(started) << started.error().what();

@@ -29,9 +29,11 @@ struct Client {
   int fd = -1;
   char* pending = nullptr;  // a frame the socket had no room for
   size_t pending_len = 0;
+  bool cleans_up = false;   // sent kFrameWillCleanUp (run --rm)
 };
 Client clients[kMaxClients];
 int listen_fd = -1;
+bool cleaned_up_by_client = false;  // a client sent kFrameCleanedUp
 
 int out_fd = -1, err_fd = -1, in_fd = -1;  // container side: output, stderr (pipes), stdin
 char stdin_pending[mp::kMaxFrameData];     // stdin the container has not taken yet
@@ -200,9 +202,52 @@ void client_readable(int i) {
         ::ioctl(out_fd, TIOCSWINSZ, &ws);
       }
       break;
+    case mp::kFrameWillCleanUp:
+      clients[i].cleans_up = true;
+      break;
     default:
       break;  // unknown frames are ignored: newer clients may send more
   }
+}
+
+// After the exit, only what a cleaning client says still matters.
+void read_cleanup_frames(int i) {
+  char frame[1 + mp::kMaxFrameData];
+  while (clients[i].fd >= 0) {
+    ssize_t n = ::recv(clients[i].fd, frame, sizeof frame, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      drop_client(i);
+      return;
+    }
+    if (frame[0] == mp::kFrameWillCleanUp) clients[i].cleans_up = true;
+    if (frame[0] == mp::kFrameCleanedUp && clients[i].cleans_up) cleaned_up_by_client = true;
+  }
+}
+
+// Waits for the clients left (those that clean up themselves) until one
+// confirms it did, all hang up, or 30 s pass.
+bool wait_cleaned_up() {
+  int64_t deadline = monotonic_ms() + 30000;
+  while (!cleaned_up_by_client) {
+    pollfd p[kMaxClients];
+    int index[kMaxClients];
+    nfds_t n = 0;
+    for (int i = 0; i < kMaxClients; ++i)
+      if (clients[i].fd >= 0) {
+        p[n] = {clients[i].fd, POLLIN, 0};
+        index[n++] = i;
+      }
+    int64_t left = deadline - monotonic_ms();
+    if (n == 0 || left <= 0) break;
+    if (::poll(p, n, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    for (nfds_t k = 0; k < n; ++k)
+      if (p[k].revents) read_cleanup_frames(index[k]);
+  }
+  for (int i = 0; i < kMaxClients; ++i)
+    if (clients[i].fd >= 0) drop_client(i);
+  return cleaned_up_by_client;
 }
 
 char read_buf[1 + mp::kMaxFrameData];
@@ -334,7 +379,7 @@ void drain_output() {
   }
 }
 
-void close_attach(int exit_code) {
+bool close_attach(int exit_code) {
   accept_clients();
   ::close(listen_fd);
   ::unlinkat(run_dir_fd, mp::kAttachSocket, 0);
@@ -346,10 +391,13 @@ void close_attach(int exit_code) {
   for (int i = 0; i < kMaxClients; ++i) {
     wait_flushed(i, deadline);
     if (clients[i].fd < 0) continue;
+    read_cleanup_frames(i);  // a kFrameWillCleanUp still queued (a client accepted just now)
+    if (clients[i].fd < 0) continue;
     pollfd p{clients[i].fd, POLLOUT, 0};
     if (::poll(&p, 1, 1000) > 0) ::send(clients[i].fd, frame, sizeof frame, MSG_DONTWAIT | MSG_NOSIGNAL);
-    drop_client(i);
+    if (!clients[i].cleans_up) drop_client(i);
   }
+  return wait_cleaned_up();
 }
 
 }  // namespace berth::monitor

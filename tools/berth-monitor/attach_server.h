@@ -23,6 +23,9 @@ void client_event(uint32_t tag, uint32_t events);  // kTagClient + i
 void drain_output();
 // Sends the exit frame to every client (including any still in the listen
 // queue) and removes the socket, so nobody attaches to a container that is gone.
-void close_attach(int exit_code);
+// A client that cleans up itself (kFrameWillCleanUp, run --rm) is then waited
+// for: true when it confirmed (kFrameCleanedUp) and the exit command is not
+// needed; false when it hung up without confirming, or took over 30 s.
+bool close_attach(int exit_code);
 
 }  // namespace berth::monitor

@@ -9,7 +9,8 @@
 // output to the CRI log (size-rotated, log_writer) and to attach clients
 // (attach_server), forwards their stdin and resizes, reaps every child (it is
 // a child subreaper), writes <run_dir>/exit when the init exits and runs the
-// exit command detached (exit_record).
+// exit command detached (exit_record), unless the attach client that cleans
+// up itself (run --rm) confirmed it did.
 //
 // One stays resident per container, so it is written against the kernel
 // directly: no iostream, no exceptions, no engine library, fixed buffers; it
@@ -150,8 +151,8 @@ int main(int argc, char** argv) {
   drain_output();
   flush_log();
   write_exit_file();
-  close_attach(exit_code);
+  bool cleaned_up = close_attach(exit_code);
   reap_children();
-  run_exit_command();
+  if (!cleaned_up) run_exit_command();
   return 0;
 }
