@@ -186,6 +186,11 @@ Result<> set_sysctls(const RunOptions& o, const SharedNamespaces& ns, oci::Linux
                    s, key);
     if (ipc && !ns.ipc.empty()) return error("--sysctl {}: the container shares its IPC namespace", s);
     if (net && ns.network == "host") return error("--sysctl {}: the container uses the host's network", s);
+    // A joined network namespace is another container's (or the pod's): the
+    // value would change it under them, as a shared IPC or UTS one would.
+    if (net && o.network.starts_with("container:"))
+      return error("--sysctl {}: the container shares its network with {}", s, o.network);
+    if (net && !o.pod.empty()) return error("--sysctl {}: the container shares its network with pod {}", s, o.pod);
     if (uts && !ns.uts.empty()) return error("--sysctl {}: the container shares its UTS namespace", s);
     l.sysctl[key] = s.substr(eq + 1);
   }

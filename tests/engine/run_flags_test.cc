@@ -22,6 +22,14 @@
 namespace berth::engine::testing {
 namespace {
 
+// CAP_SYS_RESOURCE (bit 24) in this process's effective set.
+bool has_sys_resource() {
+  std::string status = slurp("/proc/self/status");
+  auto at = status.find("CapEff:\t");
+  if (at == std::string::npos) return false;
+  return (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> 24) & 1;
+}
+
 class RunFlagsTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(env().loaded) << "berth load of the busybox fixture failed"; }
@@ -80,15 +88,30 @@ TEST_F(RunFlagsTest, Device) {
 }
 
 TEST_F(RunFlagsTest, Sysctl) {
+  std::string host_value = slurp("/proc/sys/kernel/shm_rmid_forced");
   auto r = run("--sysctl net.ipv4.ip_forward=1 --sysctl kernel.shm_rmid_forced=1 --sysctl net/ipv4/ping_group_range='0 0'",
                "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ping_group_range");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "1\n1\n0\t0\n");
-  EXPECT_EQ(trim(slurp("/proc/sys/kernel/shm_rmid_forced")), "0") << "the host's own value changed";
+  EXPECT_EQ(slurp("/proc/sys/kernel/shm_rmid_forced"), host_value) << "the host's own value changed";
   // The namespace a sysctl belongs to must be the container's own, as podman says.
   r = berth("run --rm --network host --sysctl net.ipv4.ip_forward=1 busybox true");
   EXPECT_EQ(r.status, 125);
   EXPECT_NE(r.out.find("the container uses the host's network"), std::string::npos) << r.out;
+  // Nor may a container set one of a namespace it shares with others.
+  ASSERT_EQ(berth("pod create --network none --name berth-test-sysctl-pod").status, 0);
+  for (const char* sysctl : {"kernel.shm_rmid_forced=1", "kernel.domainname=x", "net.ipv4.ip_forward=1"}) {
+    r = berth(std::string("run --rm --pod berth-test-sysctl-pod --sysctl ") + sysctl + " busybox true");
+    EXPECT_EQ(r.status, 125) << sysctl;
+    EXPECT_NE(r.out.find("the container shares its"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(berth("pod rm -f berth-test-sysctl-pod").status, 0);
+  start("berth-test-sysctl", "");
+  r = berth("run --rm --network container:berth-test-sysctl --sysctl net.ipv4.ip_forward=1 busybox true");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("the container shares its network with container:berth-test-sysctl"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(berth("rm -f berth-test-sysctl").status, 0);
   r = run("--sysctl vm.swappiness=1", "true");
   EXPECT_EQ(r.status, 125);
   EXPECT_NE(r.out.find("\"vm.swappiness\" is not namespaced"), std::string::npos) << r.out;
@@ -121,7 +144,7 @@ TEST_F(RunFlagsTest, Ulimit) {
   // lacks on this host (and in user namespaces): a clear error, no container.
   struct rlimit rl {};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
-  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1048576) {
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1048576 && !has_sys_resource()) {
     std::string above = std::to_string(rl.rlim_max + 1);
     r = run("--ulimit nofile=" + above + ":" + above, "true");
     EXPECT_EQ(r.status, 125);
