@@ -2,7 +2,11 @@
 // builtin (the runtime library in process), oci:berth-runtime and oci:runc
 // (crun 1.8 refuses this host's hybrid cgroup layout, so it is not among
 // them): run/create/start/stop/kill/restart/rm, then exec, cp, top, stats,
-// pause/unpause, logs and kill with a signal the container handles.
+// pause/unpause, logs and kill with a signal the container handles, and
+// the run flags' settings (devices, sysctls, limits, caps, --init...) as
+// each handler applies them.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -203,6 +207,29 @@ TEST_P(HandlerTest, LogsSignalsRestart) {
   EXPECT_EQ(trim(berth("wait berth-test-hl").out), "137");
   EXPECT_NE(berth("kill berth-test-hl").status, 0) << "kill of an exited container";
   EXPECT_EQ(berth("rm berth-test-hl").status, 0);
+}
+
+// The flags' settings as each handler applies them (run_flags_test.cc has
+// them one by one through builtin): one container, read from inside.
+TEST_P(HandlerTest, RunFlagsApplied) {
+  std::string node = env().roots.dir + "/berth-test-fuse-" + GetParam();
+  ASSERT_EQ(::mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 229)), 0);
+  ASSERT_EQ(::chmod(node.c_str(), 0666), 0);  // past the umask: the container's user is not root
+  auto r = berth("run --rm " + run_flags() +
+                 "--device " + node + ":/dev/berth-fuse:r --sysctl kernel.shm_rmid_forced=1 "
+                 "--ulimit nofile=1024:2048 --cpus 0.5 --pids-limit 64 --memory 32m --shm-size 8m "
+                 "--cap-drop ALL --cap-add KILL --security-opt no-new-privileges --read-only --init "
+                 "-u 1234:5678 -w /made busybox sh -c '"
+                 "stat -c \"%t:%T %a\" /dev/berth-fuse; true < /dev/berth-fuse && echo read; "
+                 "true 2>/dev/null > /dev/berth-fuse || echo no write; cat /proc/sys/kernel/shm_rmid_forced; "
+                 "ulimit -n; ulimit -Hn; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max "
+                 "/sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1 | tr -s \" \" | cut -d\" \" -f2; "
+                 "grep -E \"^(CapBnd|NoNewPrivs)\" /proc/self/status; id -u; id -g; pwd; "
+                 "touch /x 2>/dev/null || echo ro; touch /tmp/x && echo tmp; tr \"\\0\" \" \" </proc/1/cmdline | cut -d\" \" -f1-3'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "a:e5 666\nread\nno write\n1\n1024\n2048\n50000\n64\n33554432\n8192\n"
+                   "CapBnd:\t0000000000000020\nNoNewPrivs:\t1\n1234\n5678\n/made\nro\ntmp\n"
+                   "/run/berth-init -- sh\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, HandlerTest, ::testing::Values("builtin", "berth-runtime", "runc"),
