@@ -64,6 +64,10 @@ Result<> Engine::Impl::cleanup_locked(std::string_view id, int* restart_delay_ms
     if (c.state == ContainerState::created && !st) return {};
     exit = ExitStatus{255, now_ns(), false};  // the monitor died without recording it
   }
+  // --rm: removed at once (remove_locked releases first). Recording the exit
+  // status would be a write deleted in the next; should the removal fail
+  // half-way, the next cleanup finds the same row and tries again.
+  if (c.options.remove) return remove_locked(c, true);
   release(c);
   BERTH_TRY_ASSIGN(updated, db.update_container(c.id, [&](ContainerRecord& r) -> Result<> {
     r.state = ContainerState::stopped;
@@ -74,7 +78,6 @@ Result<> Engine::Impl::cleanup_locked(std::string_view id, int* restart_delay_ms
     r.netns.clear();
     return {};
   }));
-  if (updated.options.remove) return remove_locked(updated, true);
   if (wants_restart(updated, exit->exit_code)) {
     // docker's back-off: 100 ms doubling per restart, at most 10 s here.
     *restart_delay_ms = std::min(100 << std::min(updated.restart_count, 7), 10000);
