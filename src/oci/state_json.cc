@@ -48,9 +48,9 @@ std::string rfc3339_nano(const struct timespec& ts) {
   struct tm tm {};
   time_t secs = ts.tv_sec;
   gmtime_r(&secs, &tm);
-  char date[32];
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = date;
+  // Not strftime: it loads the local time zone (/etc/localtime) first.
+  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", tm.tm_year + 1900, tm.tm_mon + 1,
+                                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   if (ts.tv_nsec > 0 && ts.tv_nsec < 1'000'000'000) {
     std::string frac = fmt::format("{:09d}", ts.tv_nsec);
     while (frac.back() == '0') frac.pop_back();

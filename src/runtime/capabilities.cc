@@ -81,17 +81,23 @@ std::string names_of(uint64_t mask) {
   return out;
 }
 
-Result<> drop_bounding_mask(uint64_t keep) {
+// Returns the bounding set left, read once on the way (one PR_CAPBSET_READ
+// per capability; reading it again after dropping doubled the syscalls).
+Result<uint64_t> drop_bounding_mask(uint64_t keep) {
   int last = last_capability();
+  uint64_t left = 0;
   for (int c = 0; c <= last; ++c) {
-    if (keep & (uint64_t{1} << c)) continue;
+    const uint64_t bit = uint64_t{1} << c;
     int r = ::prctl(PR_CAPBSET_READ, c, 0, 0, 0);
-    if (r == 0) continue;  // already gone: no CAP_SETPCAP needed
-    if (r < 0 && errno == EINVAL) continue;
+    if (r <= 0) continue;  // already gone (no CAP_SETPCAP needed), or unknown to the kernel
+    if (keep & bit) {
+      left |= bit;
+      continue;
+    }
     if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
       return sys_error(errno, "drop {} from the bounding set", capability_name(c));
   }
-  return {};
+  return left;
 }
 
 }  // namespace
@@ -129,7 +135,8 @@ std::vector<std::string> all_capability_names() {
 }
 
 Result<> drop_bounding_set(const oci::Capabilities& caps) {
-  return drop_bounding_mask(mask_of(caps.bounding, "bounding"));
+  BERTH_TRY(drop_bounding_mask(mask_of(caps.bounding, "bounding")));
+  return {};
 }
 
 Result<> apply_capabilities(const oci::Capabilities& caps) {
@@ -147,15 +154,12 @@ Result<> apply_capabilities(const oci::Capabilities& caps) {
     raised.effective = cur.permitted;
     BERTH_TRY(capset_self(raised));
   }
-  BERTH_TRY(drop_bounding_mask(bounding));
+  BERTH_TRY_ASSIGN(bset, drop_bounding_mask(bounding));
 
   // What this process cannot grant is skipped with one warning (the spec's
   // "SHOULD NOT fail"): permitted can only shrink, and the kernel's rule for
   // inheritable (cap_capset) is: within old inheritable | bounding, and within
   // old inheritable | permitted unless CAP_SETPCAP is effective.
-  uint64_t bset = 0;
-  for (int c = 0; c <= last_capability(); ++c)
-    if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) bset |= uint64_t{1} << c;
   bool setpcap = cur.permitted & (uint64_t{1} << CAP_SETPCAP);
   uint64_t inh_allowed = (cur.inheritable | bset) &
                          (setpcap ? ~uint64_t{0} : (cur.inheritable | cur.permitted));

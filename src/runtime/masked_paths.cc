@@ -17,13 +17,16 @@ namespace {
 
 // Where to mount onto an O_PATH fd: through /proc/self/fd when the
 // container has a /proc (the fd pins what was checked), else the path itself.
-std::string mount_target(const UniqueFd& fd, const std::string& path) {
-  return ::access("/proc/self/fd", F_OK) == 0 ? fd_path(fd) : path;
+std::string mount_target(const UniqueFd& fd, const std::string& path, bool have_proc) {
+  return have_proc ? fd_path(fd) : path;
 }
+
+bool have_proc_fds() { return ::access("/proc/self/fd", F_OK) == 0; }
 
 }  // namespace
 
 Result<> apply_readonly_paths(const std::vector<std::string>& paths) {
+  const bool have_proc = !paths.empty() && have_proc_fds();
   for (const auto& path : paths) {
     int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0) {
@@ -31,7 +34,8 @@ Result<> apply_readonly_paths(const std::vector<std::string>& paths) {
       return sys_error(errno, "readonly path \"{}\"", path);
     }
     UniqueFd target(fd);
-    BERTH_TRY(sys_mount(mount_target(target, path).c_str(), mount_target(target, path), nullptr, MS_BIND | MS_REC,
+    const std::string where = mount_target(target, path, have_proc);
+    BERTH_TRY(sys_mount(where.c_str(), where, nullptr, MS_BIND | MS_REC,
                         nullptr, fmt::format("bind readonly path \"{}\"", path)));
     // The fd still names the covered inode: open the new mount for the remount.
     int mfd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
@@ -55,6 +59,7 @@ Result<> apply_masked_paths(const std::vector<std::string>& paths, const std::st
     return error("\"/dev/null\" is not the null device (1:3): refusing to mask paths with it");
   }
   const std::string tmpfs_data = join_data("", mount_label);
+  bool have_proc = have_proc_fds();
   for (const auto& path : paths) {
     // Symlinks are followed, as in runc: after pivot_root they cannot leave the container.
     int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
@@ -65,14 +70,17 @@ Result<> apply_masked_paths(const std::vector<std::string>& paths, const std::st
     UniqueFd target(fd);
     struct stat st {};
     if (::fstat(target.get(), &st) < 0) return sys_error(errno, "stat masked path \"{}\"", path);
+    const std::string where = mount_target(target, path, have_proc);
     if (S_ISDIR(st.st_mode)) {
-      BERTH_TRY(sys_mount("tmpfs", mount_target(target, path), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+      BERTH_TRY(sys_mount("tmpfs", where, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           tmpfs_data.empty() ? nullptr : tmpfs_data.c_str(),
                           fmt::format("mask \"{}\" with an empty tmpfs", path)));
     } else {
-      BERTH_TRY(sys_mount(mount_target(null, "/dev/null").c_str(), mount_target(target, path), nullptr, MS_BIND,
-                          nullptr, fmt::format("mask \"{}\" with /dev/null", path)));
+      BERTH_TRY(sys_mount(mount_target(null, "/dev/null", have_proc).c_str(), where, nullptr, MS_BIND, nullptr,
+                          fmt::format("mask \"{}\" with /dev/null", path)));
     }
+    // Masking /proc (or part of it) takes /proc/self/fd away.
+    if (path == "/proc" || path.starts_with("/proc/self")) have_proc = have_proc_fds();
   }
   return {};
 }

@@ -174,7 +174,20 @@ Result<Walked> walk_dirs(const UniqueFd& root, std::string_view path, bool creat
 Result<UniqueFd> mkdir_all_in_root(const UniqueFd& root, std::string_view path, mode_t mode) {
   // Fast path, the usual case: it exists; the kernel keeps the walk inside.
   if (auto existing = open_in_root(root, path, O_PATH | O_DIRECTORY)) return existing;
-  BERTH_TRY_ASSIGN(w, walk_dirs(root, clean_path("/" + std::string(path)), true, mode));
+  const std::string clean = clean_path("/" + std::string(path));
+  // Second fast path, also usual (a mount point under one just mounted): only
+  // the last component is missing. A dangling symlink there makes mkdirat
+  // fail with EEXIST, and anything unexpected takes the careful walk.
+  if (const size_t slash = clean.rfind('/'); slash != std::string::npos && slash + 1 < clean.size()) {
+    const std::string name = clean.substr(slash + 1);
+    if (auto parent = open_in_root(root, slash == 0 ? "/" : clean.substr(0, slash), O_PATH | O_DIRECTORY);
+        parent && ::mkdirat(parent->get(), name.c_str(), mode) == 0) {
+      UniqueFd made(open_step(*parent, name.c_str()));
+      struct stat st {};
+      if (made && ::fstat(made.get(), &st) == 0 && S_ISDIR(st.st_mode)) return made;
+    }
+  }
+  BERTH_TRY_ASSIGN(w, walk_dirs(root, clean, true, mode));
   return std::move(w.dir);
 }
 

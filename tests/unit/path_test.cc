@@ -158,6 +158,18 @@ TEST_F(PathTest, MkdirAllThroughEscapingSymlinkStaysInside) {
   EXPECT_FALSE(fs::exists("/created"));
 }
 
+// Only the last component missing (the fast path): the parent is resolved
+// inside the root, even through a symlink that points out of it.
+TEST_F(PathTest, MkdirAllOfOneMissingComponentStaysInside) {
+  symlink("../../..", "up");
+  auto fd = mkdir_all_in_root(root_, "/up/leaf", 0700);
+  ASSERT_TRUE(fd) << fd.error().what();
+  EXPECT_EQ(where(*fd), "/leaf");
+  EXPECT_TRUE(fs::is_directory(root_path_ + "/leaf"));
+  EXPECT_EQ(fs::status(root_path_ + "/leaf").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_FALSE(fs::exists(base_ + "/leaf"));
+}
+
 TEST_F(PathTest, MkdirAllThroughAbsoluteSymlink) {
   symlink(base_, "abs");  // the host path of the root's parent, read inside the root
   fs::create_directories(root_path_ + base_);
