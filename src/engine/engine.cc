@@ -10,6 +10,7 @@
 #include <climits>
 
 #include "base/file.h"
+#include "engine/container_pause.h"
 #include "engine/engine_internal.h"
 #include "engine/monitor.h"
 #include "runtime/container.h"
@@ -99,6 +100,9 @@ Pods Engine::Impl::pods() {
   ctx.members.start = [e](const std::string& id) { return e->start(id); };
   ctx.members.stop = [e](const std::string& id, std::optional<int> timeout) { return e->stop(id, timeout); };
   ctx.members.remove = [e](const std::string& id, bool force) { return e->remove(id, force, true); };
+  ctx.members.kill = [e](const std::string& id, std::string_view signal) { return e->kill(id, signal); };
+  ctx.members.pause = [e](const std::string& id) { return pause_container(*e, id); };
+  ctx.members.unpause = [e](const std::string& id) { return unpause_container(*e, id); };
   return Pods(std::move(ctx));
 }
 

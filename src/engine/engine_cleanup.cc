@@ -35,7 +35,7 @@ void Engine::Impl::release(const ContainerRecord& c) {
     if (auto r = (*h)->remove(c.id, true); !r && r.error().code() != ENOENT)
       log::debug("remove runtime state of {}: {}", c.id, r.error().what());
   }
-  if (!c.netns.empty() && c.pod_id.empty()) {  // a pod's namespace is the pod's
+  if (!c.netns.empty() && c.netns == paths().netns(c.id)) {  // its own (a pod's is the pod's)
     NetworkSetup s{c.id, c.netns, {}, c.ports, {c.name}};
     if (!c.options.network.empty()) s.networks = {c.options.network};
     if (auto r = nets().teardown(s); !r) log::warn("network teardown of {}: {}", c.id, r.error().what());

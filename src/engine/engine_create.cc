@@ -165,7 +165,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     ContainerRecord* c;
     bool* ok;
     ~NetGuard() {
-      if (*ok || c->netns.empty() || !c->pod_id.empty()) return;
+      if (*ok || c->netns != e->paths().netns(c->id)) return;  // none, or a pod's
       NetworkSetup s{c->id, c->netns, {}, c->ports, {}};
       if (!c->options.network.empty()) s.networks = {c->options.network};
       (void)e->nets().teardown(s);
@@ -175,12 +175,17 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   } net_guard{this, &c, &ok};
   const std::string& mode = c.options.network;
   std::string hostname = c.options.hostname.empty() ? c.id.substr(0, 12) : c.options.hostname;
+  std::optional<PodMembership> pod;
   if (!c.pod_id.empty()) {
-    BERTH_TRY_ASSIGN(membership, pods().join(c.pod_id));
+    BERTH_TRY_ASSIGN(membership, pods().join(c.pod_id, c.name, hostname));
     ns = membership.namespaces;
-    hostname = membership.hostname;
+    if (!membership.hostname.empty()) hostname = membership.hostname;
     // The pod's namespace: recorded for inspect, never torn down by a member.
-    c.netns = membership.netns;
+    if (membership.shares_network) c.netns = membership.netns;
+    pod = std::move(membership);
+  }
+  if (pod && pod->shares_network) {
+    // the pod's network, joined by path
   } else if (mode == "host") {
     ns.network = "host";
   } else if (mode.starts_with("container:")) {
@@ -193,7 +198,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     std::string netns = p.netns(c.id);
     BERTH_TRY(create_netns(netns));
     c.netns = netns;
-    NetworkSetup s{c.id, netns, {}, {}, {c.name}};
+    NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}};  // setup() publishes s.ports
     if (!mode.empty()) s.networks = {mode};
     std::vector<PortMapping> ports = c.options.ports;
     BERTH_TRY_ASSIGN(attachments, nets().setup(s, ports));
@@ -221,6 +226,11 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   in.rootfs = rootfs;
   in.userdata = p.userdata(c.id);
   in.namespaces = ns;
+  if (pod) {
+    in.shm_dir = pod->shm_dir;
+    in.hosts_file = pod->hosts_file;
+    in.resolv_file = pod->resolv_file;
+  }
   for (const auto& [dest, name] : c.volumes) {
     BERTH_TRY_ASSIGN(volume, db.volume(name));
     BERTH_TRY(mount_volume(volume));

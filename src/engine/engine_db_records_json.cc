@@ -114,7 +114,10 @@ Result<> container_from_json(std::string_view text, ContainerRecord& c) {
 std::string pod_json(const PodRecord& p) {
   json j = {{"infra_id", p.infra_id}, {"created_at", p.created_at}, {"hostname", p.hostname},
             {"share_pid", p.share_pid}, {"ports", ports_json(p.ports)}, {"network", p.network},
-            {"labels", p.labels}};
+            {"labels", p.labels}, {"share_net", p.share_net}, {"share_ipc", p.share_ipc},
+            {"share_uts", p.share_uts}, {"share_cgroup", p.share_cgroup}, {"add_hosts", p.add_hosts},
+            {"dns", p.dns}, {"dns_search", p.dns_search}, {"dns_options", p.dns_options},
+            {"shm_size", p.shm_size}};
   return dump(j);
 }
 
@@ -127,6 +130,15 @@ Result<> pod_from_json(std::string_view text, PodRecord& p) {
     p.ports = ports_from(j.value("ports", json::array()));
     p.network = j.value("network", std::string());
     p.labels = map_from<std::map<std::string, std::string>>(j, "labels");
+    p.share_net = j.value("share_net", true);
+    p.share_ipc = j.value("share_ipc", true);
+    p.share_uts = j.value("share_uts", true);
+    p.share_cgroup = j.value("share_cgroup", false);
+    p.add_hosts = j.value("add_hosts", std::vector<std::string>());
+    p.dns = j.value("dns", std::vector<std::string>());
+    p.dns_search = j.value("dns_search", std::vector<std::string>());
+    p.dns_options = j.value("dns_options", std::vector<std::string>());
+    p.shm_size = j.value("shm_size", std::string());
   });
 }
 

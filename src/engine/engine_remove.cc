@@ -44,6 +44,7 @@ Result<> Engine::Impl::remove_locked(const ContainerRecord& c, bool volumes) {
 
 Result<> Engine::remove(std::string_view id_or_name, bool force, bool volumes) {
   BERTH_TRY_ASSIGN(c, container(id_or_name));
+  BERTH_TRY(refuse_infra(impl_->db, c, "rm"));
   bool running = c.state == ContainerState::running || c.state == ContainerState::paused;
   if (running && !force)
     return std::unexpected(Error(EBUSY, fmt::format("container {} is running: stop it first, or remove it with -f",

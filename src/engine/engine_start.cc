@@ -37,6 +37,7 @@ Result<> Engine::Impl::start_locked(ContainerRecord& c, const std::function<Resu
 
 Result<> Engine::start(std::string_view id_or_name) {
   BERTH_TRY_ASSIGN(found, impl_->db.container(id_or_name));
+  BERTH_TRY(refuse_infra(impl_->db, found, "start"));
   BERTH_TRY_ASSIGN(lock, impl_->lock(found.id));
   // A stopped container's cleanup may still be pending (its monitor's exit
   // command waits for this lock): do it first.

@@ -27,6 +27,7 @@ Result<> mark_stopped_by_user(EngineDb& db, const std::string& id) {
 
 Result<> Engine::stop(std::string_view id_or_name, std::optional<int> timeout) {
   BERTH_TRY_ASSIGN(c, container(id_or_name));
+  BERTH_TRY(refuse_infra(impl_->db, c, "stop"));
   if (!alive(c) || c.pid <= 0) return cleanup(c.id);
   BERTH_TRY(mark_stopped_by_user(impl_->db, c.id));
   BERTH_TRY_ASSIGN(h, impl_->handler(c.runtime));
@@ -46,6 +47,7 @@ Result<> Engine::stop(std::string_view id_or_name, std::optional<int> timeout) {
 
 Result<> Engine::kill(std::string_view id_or_name, std::string_view signal) {
   BERTH_TRY_ASSIGN(c, container(id_or_name));
+  BERTH_TRY(refuse_infra(impl_->db, c, "kill"));
   BERTH_TRY_ASSIGN(sig, signal_number(signal));
   if (c.state != ContainerState::running && c.state != ContainerState::paused)
     return std::unexpected(Error(EINVAL, fmt::format("container {} is not running", c.name)));

@@ -5,8 +5,14 @@
 // network namespace), else public fallbacks.
 #include "engine/etc_files.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string_view>
 
+#include "base/fd.h"
 #include "base/file.h"
 
 namespace berth::engine {
@@ -78,9 +84,11 @@ Result<std::string> hosts_file(const EtcInputs& in) {
         "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n"
         "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n";
   }
-  for (const auto& a : in.addresses) out += a + "\t" + in.hostname + "\n";
+  std::string names = in.hostname;
+  for (const auto& a : in.aliases) names += " " + a;
+  for (const auto& a : in.addresses) out += a + "\t" + names + "\n";
   if (in.addresses.empty() && !in.host_network && !in.hostname.empty())
-    out += "127.0.1.1\t" + in.hostname + "\n";  // the hostname resolves without a network too
+    out += "127.0.1.1\t" + names + "\n";  // the hostname resolves without a network too
   for (const auto& h : in.add_hosts) {
     BERTH_TRY_ASSIGN(entry, parse_add_host(h));
     out += entry.second + "\t" + entry.first + "\n";
@@ -123,10 +131,43 @@ Result<> write_etc_files(const std::string& userdata, const EtcInputs& in) {
   BERTH_TRY_ASSIGN(hosts, hosts_file(in));
   BERTH_TRY_ASSIGN(resolv, resolv_file(in));
   // No fsync: the files are derived from the container's record and rewritten from it.
-  BERTH_TRY(write_file_atomic(userdata + "/hosts", hosts, 0644, Durability::volatile_));
-  BERTH_TRY(write_file_atomic(userdata + "/hostname", in.hostname + "\n", 0644, Durability::volatile_));
-  BERTH_TRY(write_file_atomic(userdata + "/resolv.conf", resolv, 0644, Durability::volatile_));
+  auto write = [&](const char* name, std::string_view text) -> Result<> {
+    std::string path = userdata + "/" + name;
+    if (!in.in_place) return write_file_atomic(path, text, 0644, Durability::volatile_);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return sys_error(errno, "open {}", path);
+    ::flock(fd.get(), LOCK_EX);  // against add_hosts_entry
+    if (::ftruncate(fd.get(), 0) != 0) return sys_error(errno, "truncate {}", path);
+    return write_all(fd.get(), text, path);
+  };
+  BERTH_TRY(write("hosts", hosts));
+  BERTH_TRY(write("hostname", in.hostname + "\n"));
+  BERTH_TRY(write("resolv.conf", resolv));
   return {};
+}
+
+Result<> add_hosts_entry(const std::string& path, std::string_view ip, const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+  if (!fd) return sys_error(errno, "open {}", path);
+  if (::flock(fd.get(), LOCK_EX) != 0) return sys_error(errno, "lock {}", path);
+  BERTH_TRY_ASSIGN(text, read_file(path));
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    auto w = words(std::string_view(text).substr(start, end - start));
+    start = end + 1;
+    if (w.empty() || w[0].starts_with('#')) continue;
+    for (size_t i = 1; i < w.size(); ++i)
+      if (w[i] == names[0]) return {};
+  }
+  std::string line(ip);
+  line += "\t";
+  for (size_t i = 0; i < names.size(); ++i) line += (i ? " " : "") + names[i];
+  line += "\n";
+  if (!text.empty() && text.back() != '\n') line.insert(0, "\n");
+  return write_all(fd.get(), line, path);
 }
 
 }  // namespace berth::engine

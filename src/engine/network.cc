@@ -163,7 +163,8 @@ Result<std::vector<std::string>> Networks::users(const NetworkRecord& n) {
   std::vector<std::string> users;
   std::map<std::string, std::string> pod_networks;
   BERTH_TRY_ASSIGN(pods, db_->pods());
-  for (const auto& p : pods) pod_networks[p.id] = p.network;
+  for (const auto& p : pods)
+    if (p.share_net) pod_networks[p.id] = p.network;  // else members have networks of their own
   for (const auto& c : containers) {
     std::string value = c.options.network;
     if (!c.pod_id.empty() && !c.infra) {

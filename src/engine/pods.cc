@@ -5,17 +5,20 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
-#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "engine/etc_files.h"
+#include "engine/flags.h"
 #include "engine/monitor.h"
 #include "oci/config.h"
+#include "runtime/container.h"
 
 namespace berth::engine {
 namespace {
@@ -28,11 +31,26 @@ int64_t now_ns() {
 
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 12)); }
 
-// Where the infra's IPC, UTS and PID namespaces are kept bound, so that
-// members join them by a path that stays valid for the infra's lifetime
-// (and that a member's stored spec can name) rather than /proc/<pid>/ns/X.
+// Where the infra's IPC, UTS, PID and cgroup namespaces are kept bound, so
+// that members join them by a path that stays valid for the infra's lifetime
+// (and that a member's stored spec can name) rather than /proc/<pid>/ns/X;
+// and the pod's /dev/shm ("shm").
 std::string pod_ns_dir(const Paths& paths, std::string_view pod_id) {
   return paths.runroot + "/pods/" + std::string(pod_id);
+}
+
+// The members' shared /dev/shm: a tmpfs as a container's own would be.
+Result<> mount_shm(const std::string& dir, const std::string& size) {
+  BERTH_TRY(mkdir_p(dir, 0755));
+  int64_t bytes = 64 << 20;  // as a container's own /dev/shm
+  if (!size.empty()) {
+    BERTH_TRY_ASSIGN(parsed, parse_bytes("--shm-size", size));
+    bytes = parsed;
+  }
+  std::string data = fmt::format("mode=1777,size={}", bytes);
+  if (::mount("shm", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data.c_str()) != 0)
+    return sys_error(errno, "mount the pod's /dev/shm at {}", dir);
+  return {};
 }
 
 Result<> bind_namespace(pid_t pid, const std::string& type, const std::string& target) {
@@ -48,16 +66,23 @@ Result<> bind_namespace(pid_t pid, const std::string& type, const std::string& t
 }
 
 void unbind_namespaces(const std::string& dir) {
-  for (const char* type : {"ipc", "uts", "pid"}) {
+  for (const char* type : {"ipc", "uts", "pid", "cgroup"}) {
     std::string path = dir + "/" + type;
     ::umount2(path.c_str(), MNT_DETACH);
     ::unlink(path.c_str());
   }
+  std::string shm = dir + "/shm";
+  ::umount2(shm.c_str(), MNT_DETACH);
+  ::rmdir(shm.c_str());
   ::rmdir(dir.c_str());
 }
 
-bool uses_netns(const PodRecord& pod) { return pod.network != "host"; }
-bool uses_cni(const PodRecord& pod) { return pod.network != "host" && pod.network != "none"; }
+// A pod that shares no network keeps its infra in a namespace of its own,
+// empty and unmanaged; the members then have their own networks.
+bool uses_netns(const PodRecord& pod) { return pod.share_net && pod.network != "host"; }
+bool uses_cni(const PodRecord& pod) { return uses_netns(pod) && pod.network != "none"; }
+
+std::string strip_prefix_len(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
 
 // The infra's rootfs: only mount points and the catatonit bind target.
 Result<> make_infra_rootfs(const std::string& rootfs) {
@@ -86,8 +111,10 @@ oci::Spec infra_spec(const PodRecord& pod, const std::string& rootfs, const std:
   p.no_new_privileges = true;
   spec.mounts.push_back(oci::Mount{"/usr/bin/catatonit", "bind", catatonit, {"bind", "ro", "nosuid", "nodev"}, {}, {}});
   auto& ns = spec.linux->namespaces;
-  std::erase_if(ns, [](const oci::Namespace& n) { return n.type == "network"; });
-  if (!netns.empty()) ns.push_back(oci::Namespace{"network", netns});
+  std::erase_if(ns, [](const oci::Namespace& n) { return n.type == "network" || n.type == "cgroup"; });
+  if (!pod.share_net) ns.push_back(oci::Namespace{"network", ""});
+  else if (!netns.empty()) ns.push_back(oci::Namespace{"network", netns});
+  if (pod.share_cgroup) ns.push_back(oci::Namespace{"cgroup", ""});
   spec.annotations["io.berth.pod"] = pod.id;
   spec.annotations["io.berth.infra"] = "true";
   return spec;
@@ -95,34 +122,65 @@ oci::Spec infra_spec(const PodRecord& pod, const std::string& rootfs, const std:
 
 bool running(const ContainerRecord& c) { return c.state == ContainerState::running || c.state == ContainerState::paused; }
 
+// A member's names in the pod's /etc/hosts: its name, and its own hostname
+// when the pod does not share its UTS namespace (else the pod's hostname,
+// already on the pod's line, is its own).
+std::vector<std::string> member_names(const PodRecord& pod, std::string_view name, std::string_view hostname) {
+  std::vector<std::string> names = {std::string(name)};
+  if (!pod.share_uts && !hostname.empty() && hostname != name) names.emplace_back(hostname);
+  return names;
+}
+
 }  // namespace
 
-Result<bool> parse_pod_share(std::string_view value) {
-  std::set<std::string> shared = {"ipc", "net", "uts"};
+Result<PodShare> parse_pod_share(std::string_view value) {
+  PodShare share;
   std::string_view list = value;
   bool add = !list.empty() && list.front() == '+';
   if (add) list.remove_prefix(1);
-  else shared.clear();
+  else share = PodShare{false, false, false, false, false};
+  if (!add && list == "none") return share;
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string item(list.substr(0, comma));
+    std::string_view item = list.substr(0, comma);
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    if (item != "ipc" && item != "net" && item != "uts" && item != "pid")
-      return std::unexpected(Error(EINVAL, fmt::format("--share: unknown namespace \"{}\" (ipc, net, uts, pid)", item)));
-    shared.insert(item);
+    if (item == "net") share.net = true;
+    else if (item == "ipc") share.ipc = true;
+    else if (item == "uts") share.uts = true;
+    else if (item == "pid") share.pid = true;
+    else if (item == "cgroup") share.cgroup = true;
+    else
+      return std::unexpected(Error(EINVAL, fmt::format("--share {}: unknown namespace \"{}\" (cgroup, ipc, net, pid, uts, "
+                                                       "or none)", value, item)));
   }
-  for (const char* required : {"ipc", "net", "uts"})
-    if (!shared.contains(required))
-      return std::unexpected(Error(EINVAL, fmt::format("--share \"{}\": a berth pod always shares ipc, net and uts (missing {})",
-                                                       value, required)));
-  return shared.contains("pid");
+  return share;
 }
 
-std::string pod_state(const ContainerRecord& infra, const std::vector<ContainerRecord>& members) {
-  if (!running(infra)) return infra.started_at == 0 ? "Created" : "Exited";
-  for (const auto& m : members)
-    if (!running(m)) return "Degraded";
-  return "Running";
+std::vector<std::string> shared_kinds(const PodRecord& pod) {
+  std::vector<std::string> out;
+  if (pod.share_cgroup) out.emplace_back("cgroup");
+  if (pod.share_ipc) out.emplace_back("ipc");
+  if (pod.share_net) out.emplace_back("net");
+  if (pod.share_pid) out.emplace_back("pid");
+  if (pod.share_uts) out.emplace_back("uts");
+  return out;
+}
+
+std::string pod_state(const std::vector<ContainerRecord>& containers) {
+  size_t running = 0, paused = 0, exited = 0;
+  for (const auto& c : containers) {
+    if (c.state == ContainerState::running) ++running;
+    else if (c.state == ContainerState::paused) ++paused;
+    else if (c.state == ContainerState::stopped) ++exited;
+  }
+  size_t n = containers.size();
+  if (n == 0) return "Created";
+  if (running == n) return "Running";
+  if (running > 0) return "Degraded";
+  if (paused == n) return "Paused";
+  if (exited == n) return "Exited";
+  if (exited > 0) return "Stopped";
+  return "Created";
 }
 
 Pods::Pods(PodContext context) : ctx_(std::move(context)) {}
@@ -143,15 +201,39 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   pod.id = new_id();
   pod.name = options.name.empty() ? new_name() : options.name;
   pod.hostname = options.hostname.empty() ? pod.name : options.hostname;
-  pod.share_pid = options.share_pid;
+  pod.share_pid = options.share.pid;
+  pod.share_net = options.share.net;
+  pod.share_ipc = options.share.ipc;
+  pod.share_uts = options.share.uts;
+  pod.share_cgroup = options.share.cgroup;
   pod.ports = options.ports;
   pod.network = options.network;
   pod.labels = options.labels;
+  pod.add_hosts = options.add_hosts;
+  pod.dns = options.dns;
+  pod.dns_search = options.dns_search;
+  pod.dns_options = options.dns_options;
+  pod.shm_size = options.shm_size;
   pod.created_at = now_ns();
+  auto refuse = [&](std::string_view why) {
+    return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\": {}", pod.name, why)));
+  };
+  if (!pod.share_net) {
+    // As podman: without a shared network each member has its own (and its own -p).
+    if (!pod.ports.empty()) return refuse("ports are published on the pod only when it shares its network (--share net)");
+    if (!pod.network.empty()) return refuse("--network needs the network shared (--share net)");
+    if (!pod.add_hosts.empty() || !pod.dns.empty() || !pod.dns_search.empty() || !pod.dns_options.empty())
+      return refuse("--add-host and --dns... write the members' shared /etc files: they need --share net");
+  }
+  if (!pod.shm_size.empty()) {
+    if (!pod.share_ipc) return refuse("--shm-size sizes the members' shared /dev/shm: it needs --share ipc");
+    BERTH_TRY_ASSIGN(bytes, parse_bytes("--shm-size", pod.shm_size));
+    if (bytes <= 0) return refuse(fmt::format("--shm-size {}: must be positive", pod.shm_size));
+  }
   if (!pod.ports.empty() && !uses_cni(pod))
-    return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\": ports cannot be published with --network {}", pod.name, pod.network)));
+    return refuse(fmt::format("ports cannot be published with --network {}", pod.network));
   if (pod.network.starts_with("container:"))
-    return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\": --network {} is not possible for a pod", pod.name, pod.network)));
+    return refuse(fmt::format("--network {} is not possible for a pod", pod.network));
 
   ContainerRecord infra;
   infra.id = new_id();
@@ -162,7 +244,7 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   infra.created_at = pod.created_at;
   infra.options.name = infra.name;
   infra.options.hostname = pod.hostname;
-  infra.options.network = pod.network;
+  infra.options.network = pod.share_net ? pod.network : "none";
   infra.options.ports = pod.ports;
   infra.options.labels = pod.labels;
   pod.infra_id = infra.id;
@@ -228,6 +310,9 @@ Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
     }
   }
 
+  if (pod.share_net) BERTH_TRY(write_pod_etc_files(pod, infra, attachments));
+  if (pod.share_ipc) BERTH_TRY(mount_shm(ns_dir + "/shm", pod.shm_size));
+
   oci::Spec spec = infra_spec(pod, rootfs, netns, ctx_.catatonit);
   BERTH_TRY(write_file_atomic(paths.bundle(infra.id) + "/config.json", oci::config_to_json(spec)));
 
@@ -246,8 +331,9 @@ Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
                    }));
   BERTH_TRY(ctx_.handler->start(infra.id));
 
-  for (const char* type : {"ipc", "uts"}) BERTH_TRY(bind_namespace(started.container_pid, type, ns_dir + "/" + type));
-  if (pod.share_pid) BERTH_TRY(bind_namespace(started.container_pid, "pid", ns_dir + "/pid"));
+  for (const auto& [type, shared] : {std::pair{"ipc", pod.share_ipc}, std::pair{"uts", pod.share_uts},
+                                     std::pair{"pid", pod.share_pid}, std::pair{"cgroup", pod.share_cgroup}})
+    if (shared) BERTH_TRY(bind_namespace(started.container_pid, type, ns_dir + "/" + type));
 
   std::string status = attachments_to_json(attachments);
   BERTH_TRY_ASSIGN(updated, ctx_.db->update_container(infra.id, [&](ContainerRecord& c) -> Result<> {
@@ -265,6 +351,32 @@ Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
                    }));
   ok = true;
   return updated;
+}
+
+// The pod's /etc/hosts and /etc/resolv.conf, which members sharing its
+// network bind: the pod's address under its hostname and the infra's name
+// (podman's entry), --add-host entries, then each member's name on
+// 127.0.0.1 as podman adds it when a container joins (join() for new ones).
+// Rewritten in place at each infra start (the address may change).
+Result<> Pods::write_pod_etc_files(const PodRecord& pod, const ContainerRecord& infra,
+                                   const std::vector<NetAttachment>& attachments) {
+  EtcInputs etc;
+  etc.hostname = pod.hostname;
+  etc.aliases = {infra.name};
+  for (const auto& a : attachments)
+    for (const auto& ip : a.ips) etc.addresses.push_back(strip_prefix_len(ip));
+  etc.add_hosts = pod.add_hosts;
+  etc.dns = pod.dns;
+  etc.dns_search = pod.dns_search;
+  etc.dns_options = pod.dns_options;
+  etc.host_network = pod.network == "host";
+  etc.in_place = true;
+  std::string userdata = ctx_.paths->userdata(infra.id);
+  BERTH_TRY(write_etc_files(userdata, etc));
+  BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
+  for (const auto& m : members)
+    if (!m.infra) BERTH_TRY(add_hosts_entry(userdata + "/hosts", "127.0.0.1", member_names(pod, m.name, m.options.hostname)));
+  return {};
 }
 
 Result<> Pods::teardown_infra(const PodRecord& pod, const ContainerRecord& infra) {
@@ -360,35 +472,139 @@ Result<> Pods::remove(std::string_view name, bool force) {
   return {};
 }
 
+Result<PodRecord> Pods::kill(std::string_view name, std::string_view signal) {
+  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+  if (!signal.empty()) BERTH_TRY(runtime::parse_signal(signal));  // a bad name before any is sent
+  BERTH_TRY_ASSIGN(all, containers(pod));
+  bool any = false;
+  // The members, then the infra (first in `all`): its death tears the pod's network down.
+  for (size_t i = all.size(); i-- > 0;) {
+    const auto& c = all[i];
+    if (!running(c)) continue;
+    any = true;
+    if (c.infra) {
+      int sig = signal.empty() ? SIGKILL : *runtime::parse_signal(signal);  // checked above
+      if (auto r = ctx_.handler->kill(c.id, sig, false); !r && r.error().code() != ESRCH)
+        return std::unexpected(std::move(r).error().context(fmt::format("kill the infra of pod \"{}\"", pod.name)));
+    } else {
+      BERTH_TRY(with_context(ctx_.members.kill(c.id, signal), fmt::format("kill {} of pod \"{}\"", c.name, pod.name)));
+    }
+  }
+  if (!any) return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\" has no running containers", pod.name)));
+  return pod;
+}
+
+Result<PodRecord> Pods::restart(std::string_view name, std::optional<int> timeout) {
+  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+  BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
+  for (const auto& m : members)
+    if (!m.infra && running(m))
+      BERTH_TRY(with_context(ctx_.members.stop(m.id, timeout), fmt::format("stop {} of pod \"{}\"", m.name, pod.name)));
+  return start(pod.id);
+}
+
+Result<PodRecord> Pods::pause(std::string_view name) {
+  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+  BERTH_TRY_ASSIGN(all, containers(pod));
+  // Members first, the infra last: podman pauses every container, so the pod shows Paused.
+  for (size_t i = all.size(); i-- > 0;)
+    if (all[i].state == ContainerState::running)
+      BERTH_TRY(with_context(ctx_.members.pause(all[i].id), fmt::format("pause {} of pod \"{}\"", all[i].name, pod.name)));
+  return pod;
+}
+
+Result<PodRecord> Pods::unpause(std::string_view name) {
+  BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+  BERTH_TRY_ASSIGN(all, containers(pod));
+  for (const auto& c : all)
+    if (c.state == ContainerState::paused)
+      BERTH_TRY(with_context(ctx_.members.unpause(c.id), fmt::format("unpause {} of pod \"{}\"", c.name, pod.name)));
+  return pod;
+}
+
+Result<std::vector<std::string>> Pods::prune() {
+  BERTH_TRY_ASSIGN(pods, ctx_.db->pods());
+  std::vector<std::string> removed;
+  for (const auto& pod : pods) {
+    BERTH_TRY_ASSIGN(all, containers(pod));
+    if (std::ranges::any_of(all, running)) continue;
+    if (auto r = remove(pod.id, false); !r) {
+      if (r.error().code() == ENOENT) continue;  // another command removed it meanwhile
+      return std::unexpected(std::move(r).error());
+    }
+    removed.push_back(pod.id);
+  }
+  return removed;
+}
+
+Result<std::vector<ContainerRecord>> Pods::containers(const PodRecord& pod) {
+  BERTH_TRY_ASSIGN(all, ctx_.db->pod_containers(pod.id));
+  std::ranges::stable_partition(all, [](const ContainerRecord& c) { return c.infra; });
+  return all;
+}
+
 Result<std::vector<PodRecord>> Pods::list() { return ctx_.db->pods(); }
 
 Result<PodRecord> Pods::inspect(std::string_view name) { return ctx_.db->pod(name); }
 
+Result<> refuse_infra(EngineDb& db, const ContainerRecord& c, std::string_view verb) {
+  if (!c.infra) return {};
+  std::string pod = c.pod_id;
+  if (auto p = db.pod(c.pod_id)) pod = fmt::format("\"{}\" ({})", p->name, p->id);
+  std::string_view done = verb == "rm" ? "removed without removing" : verb == "stop" ? "stopped without stopping"
+                          : verb == "kill" ? "killed without killing" : "started without starting";
+  std::string_view pod_verb = verb == "rm" ? "rm" : verb == "stop" ? "stop" : verb == "kill" ? "kill" : "start";
+  return std::unexpected(Error(EPERM, fmt::format("container {} is the infra container of pod {} and cannot be {} the "
+                                                  "pod (berth pod {})", c.id, pod, done, pod_verb)));
+}
+
 Result<> check_pod_member(const PodRecord& pod, const RunOptions& options) {
-  if (!options.ports.empty() || options.publish_all)
-    return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" cannot publish ports: publish them on the "
-                                                     "pod (berth pod create -p)", pod.name)));
-  if (!options.network.empty())
-    return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" shares the pod's network: --network {} is "
-                                                     "not possible", pod.name, options.network)));
-  if (!options.hostname.empty())
-    return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" shares the pod's hostname: --hostname is "
-                                                     "not possible", pod.name)));
+  auto refuse = [&](std::string_view why) {
+    return std::unexpected(Error(EINVAL, fmt::format("a container in pod \"{}\" {}", pod.name, why)));
+  };
+  if (pod.share_net) {
+    if (!options.ports.empty() || options.publish_all)
+      return refuse("cannot publish ports: it shares the pod's network; publish them on the pod (berth pod create -p)");
+    if (!options.network.empty())
+      return refuse(fmt::format("shares the pod's network: --network {} is not possible", options.network));
+    if (!options.add_hosts.empty())
+      return refuse("shares the pod's /etc/hosts: --add-host belongs on the pod (berth pod create --add-host)");
+    if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty())
+      return refuse("shares the pod's /etc/resolv.conf: --dns... belong on the pod (berth pod create --dns)");
+  }
+  if (pod.share_uts && !options.hostname.empty())
+    return refuse("shares the pod's hostname: --hostname is not possible");
+  if (pod.share_ipc && !options.shm_size.empty())
+    return refuse("shares the pod's /dev/shm: --shm-size belongs on the pod (berth pod create --shm-size)");
   return {};
 }
 
-Result<PodMembership> Pods::join(std::string_view name) {
+Result<PodMembership> Pods::join(std::string_view name, std::string_view member_name,
+                                  std::string_view member_hostname) {
   BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
   BERTH_TRY_ASSIGN(infra, start_infra(pod));
   PodMembership m;
   std::string ns_dir = pod_ns_dir(*ctx_.paths, pod.id);
-  m.netns = infra.netns;
-  m.namespaces.network = uses_netns(pod) ? infra.netns : "host";
-  m.namespaces.ipc = ns_dir + "/ipc";
-  m.namespaces.uts = ns_dir + "/uts";
+  if (pod.share_net) {
+    m.shares_network = true;
+    m.netns = infra.netns;
+    m.namespaces.network = uses_netns(pod) ? infra.netns : "host";
+    std::string userdata = ctx_.paths->userdata(infra.id);
+    m.hosts_file = userdata + "/hosts";
+    m.resolv_file = userdata + "/resolv.conf";
+    BERTH_TRY(add_hosts_entry(m.hosts_file, "127.0.0.1", member_names(pod, member_name, member_hostname)));
+  }
+  if (pod.share_ipc) {
+    m.namespaces.ipc = ns_dir + "/ipc";
+    m.shm_dir = ns_dir + "/shm";
+  }
+  if (pod.share_uts) {
+    m.namespaces.uts = ns_dir + "/uts";
+    m.hostname = pod.hostname;
+  }
   if (pod.share_pid) m.namespaces.pid = ns_dir + "/pid";
-  m.hostname = pod.hostname;
+  if (pod.share_cgroup) m.namespaces.cgroup = ns_dir + "/cgroup";
   m.pod = std::move(pod);
   return m;
 }
@@ -431,33 +647,40 @@ nlohmann::json ports_json(const std::vector<PortMapping>& ports) {
 
 }  // namespace
 
-std::string pod_to_json(const PodRecord& pod, const ContainerRecord& infra, const std::vector<ContainerRecord>& members) {
-  nlohmann::json containers = nlohmann::json::array();
-  std::vector<ContainerRecord> others;
-  for (const auto& m : members)
-    if (!m.infra) others.push_back(m);
-  for (const auto* c : {&infra}) containers.push_back({{"Id", c->id}, {"Name", c->name}, {"State", state_name(c->state)}});
-  for (const auto& c : others) containers.push_back({{"Id", c.id}, {"Name", c.name}, {"State", state_name(c.state)}});
-  nlohmann::json shared = {"ipc", "net", "uts"};
-  if (pod.share_pid) shared.push_back("pid");
+std::string pod_to_json(const PodRecord& pod, const std::vector<ContainerRecord>& containers) {
+  nlohmann::json list = nlohmann::json::array();
+  const ContainerRecord* infra = nullptr;
+  for (const auto& c : containers) {
+    if (c.infra) infra = &c;
+    list.push_back({{"Id", c.id}, {"Name", c.name}, {"State", state_name(c.state)}});
+  }
+  ContainerRecord none;
+  if (!infra) infra = &none;
   nlohmann::json j = {
       {"Id", pod.id},
       {"Name", pod.name},
       {"Created", rfc3339(pod.created_at)},
-      {"State", pod_state(infra, others)},
+      {"State", pod_state(containers)},
       {"Hostname", pod.hostname},
       {"Labels", pod.labels},
       {"CreateInfra", true},
-      {"InfraContainerId", infra.id},
-      {"SharedNamespaces", shared},
-      {"NumContainers", containers.size()},
-      {"Containers", containers},
+      {"InfraContainerId", infra->id},
+      {"SharedNamespaces", shared_kinds(pod)},
+      {"NumContainers", list.size()},
+      {"Containers", list},
       {"InfraConfig",
-       {{"PortBindings", ports_json(infra.ports.empty() ? pod.ports : infra.ports)},
-        {"Networks", nlohmann::json::array({pod.network.empty() ? "berth" : pod.network})},
-        {"NetNS", infra.netns},
-        {"Pid", infra.pid}}},
+       {{"PortBindings", ports_json(infra->ports.empty() ? pod.ports : infra->ports)},
+        {"HostNetwork", pod.share_net && pod.network == "host"},
+        {"Networks", pod.share_net ? nlohmann::json::array({pod.network.empty() ? "berth" : pod.network})
+                                   : nlohmann::json::array()},
+        {"DNSServer", pod.dns},
+        {"DNSSearch", pod.dns_search},
+        {"DNSOption", pod.dns_options},
+        {"HostAdd", pod.add_hosts},
+        {"NetNS", infra->netns},
+        {"Pid", infra->pid}}},
   };
+  if (!pod.shm_size.empty()) j["InfraConfig"]["ShmSize"] = pod.shm_size;
   return j.dump(4);
 }
 

@@ -52,9 +52,14 @@ struct PodRecord {
   int64_t created_at = 0;
   std::string hostname;
   bool share_pid = false;
+  // The other kinds of --share (podman's default: ipc, net, uts).
+  bool share_net = true, share_ipc = true, share_uts = true, share_cgroup = false;
   std::vector<PortMapping> ports;
   std::string network;           // as for a container's --network
   std::map<std::string, std::string> labels;
+  // The members' shared /etc/hosts and /etc/resolv.conf (pod create --add-host, --dns...).
+  std::vector<std::string> add_hosts, dns, dns_search, dns_options;
+  std::string shm_size;          // the shared /dev/shm's (--shm-size; "" = 64m)
 };
 
 struct VolumeRecord {

@@ -262,7 +262,7 @@ Result<oci::Spec> build_spec(const SpecInputs& in) {
   add_namespace(l, "ipc", ns.ipc);
   add_namespace(l, "uts", ns.uts);
   l.namespaces.push_back({"mount", ""});
-  l.namespaces.push_back({"cgroup", ""});
+  add_namespace(l, "cgroup", ns.cgroup);
   if (!in.cgroups_path.empty()) {
     l.cgroups_path = in.cgroups_path;
   } else {

@@ -44,7 +44,7 @@ namespace berth::engine {
 // container:X, --network host). "host" = no namespace of that type at all.
 struct SharedNamespaces {
   std::string network;  // a path (/run/berth/netns/<id>, /proc/<pid>/ns/net), "host", or "" = new
-  std::string ipc, uts, pid;  // paths, or "" = new
+  std::string ipc, uts, pid, cgroup;  // paths, or "" = new
 };
 
 struct SpecInputs {
@@ -58,6 +58,10 @@ struct SpecInputs {
   std::map<std::string, std::string> volume_paths;
   std::string cgroups_path;            // linux.cgroupsPath ("" = "/berth/<id>", or "<--cgroup-parent>/<id>")
   std::string init_path = "/usr/bin/catatonit";  // --init's binary on the host
+  // A pod's shared files in place of the container's own ("" = its own): the
+  // pod's /dev/shm (a tmpfs directory, with its IPC namespace) and its
+  // /etc/hosts and /etc/resolv.conf (with its network).
+  std::string shm_dir, hosts_file, resolv_file;
 };
 
 Result<oci::Spec> build_spec(const SpecInputs& in);

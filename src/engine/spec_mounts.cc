@@ -103,14 +103,22 @@ Result<std::vector<oci::Mount>> container_mounts(const SpecInputs& in) {
        .options = {"nosuid", "strictatime", "mode=755", "size=65536k"}},
       {.destination = "/dev/pts", .type = "devpts", .source = "devpts",
        .options = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-      {.destination = "/dev/shm", .type = "tmpfs", .source = "shm",
-       .options = {"nosuid", "noexec", "nodev", "mode=1777", shm}},
+      in.shm_dir.empty()
+          ? oci::Mount{.destination = "/dev/shm", .type = "tmpfs", .source = "shm",
+                       .options = {"nosuid", "noexec", "nodev", "mode=1777", shm}}
+          : oci::Mount{.destination = "/dev/shm", .type = "bind", .source = in.shm_dir,
+                       .options = {"bind", "rprivate", "nosuid", "noexec", "nodev"}},
       {.destination = "/dev/mqueue", .type = "mqueue", .source = "mqueue", .options = {"nosuid", "noexec", "nodev"}},
       {.destination = "/sys", .type = "sysfs", .source = "sysfs", .options = std::move(sys)},
       {.destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = std::move(cgroup)},
   };
+  auto etc_source = [&](std::string_view f) {
+    if (f == "hosts" && !in.hosts_file.empty()) return in.hosts_file;
+    if (f == "resolv.conf" && !in.resolv_file.empty()) return in.resolv_file;
+    return in.userdata + "/" + std::string(f);
+  };
   for (const char* f : {"hosts", "hostname", "resolv.conf"})
-    base.push_back({.destination = std::string("/etc/") + f, .type = "bind", .source = in.userdata + "/" + f,
+    base.push_back({.destination = std::string("/etc/") + f, .type = "bind", .source = etc_source(f),
                     .options = {"bind", "rprivate"}});
 
   std::vector<oci::Mount> user;
