@@ -171,14 +171,20 @@ Result<Prepared> prepare(const InitContext& ctx) {
 }  // namespace
 
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
+  // runc's wording and errnos (Go's exec.LookPath): a path that does not
+  // exist is ENOENT, one that exists but cannot be executed (no x bit, a
+  // directory) EACCES, so that engines answer docker's 127 and 126.
+  if (name.find('/') != std::string::npos) {
+    struct stat st;
+    if (stat(name.c_str(), &st) != 0) return sys_error(errno, "exec: \"{}\": stat {}", name, name);
+    if (S_ISDIR(st.st_mode)) return sys_error(EACCES, "exec: \"{}\": is a directory", name);
+    if (!S_ISREG(st.st_mode) || access(name.c_str(), X_OK) != 0) return sys_error(EACCES, "exec: \"{}\"", name);
+    return name;
+  }
   auto executable = [](const std::string& p) {
     struct stat st;
     return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
   };
-  if (name.find('/') != std::string::npos) {
-    if (executable(name)) return name;
-    return sys_error(ENOENT, "exec: \"{}\"", name);
-  }
   std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const auto& e : env)
     if (e.starts_with("PATH=")) path_var = e.substr(5);
@@ -192,7 +198,7 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     if (executable(candidate)) return candidate;
     start = end + 1;
   }
-  return error("exec: \"{}\": executable file not found in $PATH", name);
+  return sys_error(ENOENT, "exec: \"{}\": executable file not found in $PATH", name);
 }
 
 void container_init(const InitContext& ctx) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <thread>
 
@@ -83,6 +84,27 @@ TEST(Exec, MissingCommandFails) {
   r = c.exec({b.id, "/no/such/binary"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("/no/such/binary"), std::string::npos) << r.err;
+  EXPECT_EQ(b.status(), "running");
+}
+
+// As at create (process_test.cc): runc's wording and errnos.
+TEST(Exec, CommandThatCannotRunNamesItAndItsErrno) {
+  Bundle b;
+  Running c(b);
+  auto lower = [](std::string s) {  // as in process_test.cc
+    for (size_t i; (i = s.find("\\\"")) != std::string::npos;) s.erase(i, 1);
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  };
+  auto expect = [&](const std::string& cmd, const std::string& wanted) {
+    auto r = c.exec({b.id, cmd});
+    EXPECT_NE(r.status, 0) << r.describe();
+    EXPECT_NE(lower(r.err).find(lower(wanted)), std::string::npos) << wanted << ": " << r.describe();
+  };
+  expect("/no/such/binary", "exec: \"/no/such/binary\": stat /no/such/binary: no such file or directory");
+  expect("berth-test-not-in-path", "exec: \"berth-test-not-in-path\": executable file not found in $PATH");
+  expect("/etc/passwd", "exec: \"/etc/passwd\": permission denied");
+  expect("/bin", "exec: \"/bin\": ");
   EXPECT_EQ(b.status(), "running");
 }
 

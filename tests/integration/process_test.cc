@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include <cstdio>
 #include <fstream>
@@ -73,6 +74,35 @@ TEST(Process, MissingExecutableFails) {
   auto r = b.run();
   EXPECT_NE(r.status, 0);
   EXPECT_FALSE(b.state().has_value());
+}
+
+// runc's wording and errnos (Go's exec.LookPath), which engines map to
+// docker's 127 (not found) and 126 (found but not executable). Lowercase,
+// and unquoted as runc's logrus text quotes them (\"), for the comparison.
+std::string lower(std::string s) {
+  for (size_t i; (i = s.find("\\\"")) != std::string::npos;) s.erase(i, 1);
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void expect_create_fails(const std::vector<std::string>& args, const std::vector<std::string>& wanted) {
+  Bundle b;
+  b.set_args(args);
+  auto r = b.create();
+  EXPECT_NE(r.status, 0) << r.describe();
+  for (const auto& w : wanted) EXPECT_NE(lower(r.err).find(lower(w)), std::string::npos) << w << ": " << r.describe();
+  EXPECT_FALSE(b.state().has_value());
+}
+
+TEST(Process, CommandThatCannotRunNamesItAndItsErrno) {
+  expect_create_fails({"/bin/berth-test-not-here"},
+                      {"exec: \"/bin/berth-test-not-here\": stat /bin/berth-test-not-here", "no such file or directory"});
+  expect_create_fails({"berth-test-not-in-path"},
+                      {"exec: \"berth-test-not-in-path\": executable file not found in $PATH"});
+  expect_create_fails({"/etc/passwd"}, {"exec: \"/etc/passwd\": permission denied"});
+  // Go >= 1.21 (newer runc) says "is a directory", older Go "permission denied".
+  expect_create_fails({"/bin"}, {"exec: \"/bin\": "});
+  if (runtime_is_berth()) expect_create_fails({"/bin"}, {"exec: \"/bin\": is a directory: permission denied"});
 }
 
 TEST(Process, CapabilitiesAllFiveSetsForNonRoot) {
