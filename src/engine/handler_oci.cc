@@ -164,7 +164,7 @@ int exec_failure_code(std::string_view message) {
   std::string m = lower(message);
   if (m.find("no such file or directory") != std::string::npos || m.find("not found in $path") != std::string::npos)
     return ENOENT;
-  if (m.find("permission denied") != std::string::npos) return EACCES;
+  if (m.find("permission denied") != std::string::npos || m.find("is a directory") != std::string::npos) return EACCES;
   if (m.find("exec format error") != std::string::npos) return ENOEXEC;
   return 0;
 }
@@ -265,15 +265,7 @@ class OciHandler final : public RuntimeHandler {
     // runc exits with the process's status; its own failures leave an error in the log.
     if (ran.status != 0) {
       std::string msgs = log_errors(log.path);
-      if (!msgs.empty()) {
-        // The error's errno text replaces the runtime's own wording of it.
-        int code = exec_failure_code(msgs);
-        if (code != 0) {
-          std::string suffix = ": " + lower(std::strerror(code));
-          if (lower(msgs).ends_with(suffix)) msgs.resize(msgs.size() - suffix.size());
-        }
-        return std::unexpected(Error(code, fmt::format("{} exec \"{}\": {}", name_, request.id, msgs)));
-      }
+      if (!msgs.empty()) return std::unexpected(with_errno(exec_failure_code(msgs), msgs, "exec", request.id));
     }
     return ran.status;
   }
@@ -307,10 +299,23 @@ class OciHandler final : public RuntimeHandler {
     BERTH_TRY_ASSIGN(ran, run(command(args, log.path), false));
     if (ran.status != 0) {
       std::string msgs = log_errors(log.path);
-      return error("{} {} \"{}\": {}", name_, args[0], args.back(),
-                   msgs.empty() ? fmt::format("exit status {}", ran.status) : msgs);
+      if (msgs.empty()) return error("{} {} \"{}\": exit status {}", name_, args[0], args.back(), ran.status);
+      // The container's command could not be run (runc's `exec: "CMD"...`):
+      // its errno, for command_failure_status.
+      int code = msgs.find("exec: \"") != std::string::npos ? exec_failure_code(msgs) : 0;
+      return std::unexpected(with_errno(code, msgs, args[0], args.back()));
     }
     return {};
+  }
+
+  // The error of a runtime's verb from its log messages; the errno's text
+  // replaces the runtime's own wording of it at the end.
+  Error with_errno(int code, std::string msgs, std::string_view verb, std::string_view id) const {
+    if (code != 0) {
+      std::string suffix = ": " + lower(std::strerror(code));
+      if (lower(msgs).ends_with(suffix)) msgs.resize(msgs.size() - suffix.size());
+    }
+    return Error(code, fmt::format("{} {} \"{}\": {}", name_, verb, id, msgs));
   }
 
   std::string name_, binary_, root_;

@@ -1,9 +1,20 @@
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
+#include "engine/command_failure.h"
 #include "engine/handler.h"
 #include "oci/config.h"
 
 namespace berth::engine {
+
+int command_failure_status(const Error& err) {
+  // The errno alone is not enough: a missing mount source is ENOENT too.
+  if (err.what().find("exec: \"") == std::string::npos) return 0;
+  if (err.code() == ENOENT) return 127;
+  if (err.code() == EACCES || err.code() == ENOEXEC) return 126;
+  return 0;
+}
 
 std::string process_to_json(const oci::Process& process) {
   // The spec serializer is the one place that knows the process's JSON

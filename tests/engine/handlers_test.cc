@@ -47,6 +47,24 @@ TEST_P(HandlerTest, RunPrintsOutputAndExitCode) {
     EXPECT_NE(e.path().filename().string().size(), 64u) << "runtime state remains: " << e.path();
 }
 
+// docker's statuses for a command that cannot run: 127 not found (by path
+// or in $PATH), 126 found but not executable or a directory; 125 stays
+// berth's own failures (an unknown image).
+TEST_P(HandlerTest, RunCommandThatCannotRun) {
+  struct Case {
+    std::string command;
+    int status;
+  };
+  for (const auto& [command, status] : {Case{"/no/such/command", 127}, Case{"berth-test-no-such-command", 127},
+                                        Case{"/etc/passwd", 126}, Case{"/tmp", 126}}) {
+    auto r = berth("run --rm " + run_flags() + "busybox " + command);
+    EXPECT_EQ(r.status, status) << command << ": " << r.out;
+    EXPECT_NE(r.out.find("exec: \"" + command + "\""), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(berth("run --rm " + run_flags() + "--pull never berth-test-no-such-image true").status, 125);
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
 TEST_P(HandlerTest, CreateStartAttached) {
   auto r = berth("create " + run_flags() + "--name berth-test-h busybox echo attached");
   ASSERT_EQ(r.status, 0) << r.out;
@@ -101,15 +119,15 @@ TEST_P(HandlerTest, ExecCpTopStats) {
   EXPECT_EQ(r.out, "x 1234:5678 /tmp\n");
   r = berth("exec berth-test-hv /no/such/command");
   EXPECT_EQ(r.status, 127) << r.out;
-  if (GetParam() == "runc") {
-    // docker's 126 (not executable) and 127 (not in $PATH). berth-runtime's
-    // find_executable (src/runtime/init.cc) answers ENOENT for the first and
-    // no errno for the second, so builtin and oci:berth-runtime say 127 and 125.
-    r = berth("exec berth-test-hv /etc/passwd");
-    EXPECT_EQ(r.status, 126) << r.out;
-    r = berth("exec berth-test-hv berth-test-no-such-command");
-    EXPECT_EQ(r.status, 127) << r.out;
-  }
+  // docker's 126 (found but not executable, a directory) and 127 (not in $PATH).
+  r = berth("exec berth-test-hv /etc/passwd");
+  EXPECT_EQ(r.status, 126) << r.out;
+  EXPECT_NE(r.out.find("exec: \"/etc/passwd\""), std::string::npos) << r.out;
+  r = berth("exec berth-test-hv /tmp");
+  EXPECT_EQ(r.status, 126) << r.out;
+  r = berth("exec berth-test-hv berth-test-no-such-command");
+  EXPECT_EQ(r.status, 127) << r.out;
+  EXPECT_NE(r.out.find("berth-test-no-such-command"), std::string::npos) << r.out;
   r = berth("exec -d berth-test-hv sh -c 'echo detached > /tmp/d'");
   EXPECT_EQ(r.status, 0) << r.out;
   std::string got;

@@ -1,8 +1,10 @@
 // berth run [flags] IMAGE [COMMAND [ARG...]]: create + start; attached
-// unless -d (which prints the id); the exit status is the container's.
+// unless -d (which prints the id); the exit status is the container's
+// (docker's 127/126 when its command is not found or cannot be executed).
 #include <cstdio>
 
 #include "commands.h"
+#include "engine/command_failure.h"
 #include "run_flags.h"
 
 namespace berth::tool {
@@ -20,7 +22,13 @@ void add_run(CLI::App& app, Globals& g) {
       if (!engine) return void(g.exit_code = report(engine.error()));
       std::string id;
       auto status = engine->run(*opts, *pull, &id);
-      if (!status) return void(g.exit_code = report(status.error()));
+      if (!status) {
+        // The command itself could not run: docker's 127/126.
+        int code = engine::command_failure_status(status.error());
+        g.exit_code = report(status.error());
+        if (code != 0) g.exit_code = code;
+        return;
+      }
       if (opts->detach) {
         std::printf("%s\n", id.c_str());
       } else {
