@@ -463,6 +463,47 @@ TEST_F(MonitorTest, SurvivesItsStarterAndSighup) {
   EXPECT_EQ(logs_text(log_, run_dir_), "survived\n");
 }
 
+// A supervisor's stop signals (SIGTERM, SIGINT, SIGQUIT) go on to the
+// container, as conmon forwards them; the monitor itself stays until the
+// init exits and records that exit as usual.
+TEST_F(MonitorTest, StopSignalsAreForwardedAndTheExitRecorded) {
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT}) {
+    SCOPED_TRACE(sig);
+    TearDown();
+    SetUp();
+    std::string script = "trap 'echo got-" + std::to_string(sig) + "; exit 7' " + std::to_string(sig) +
+                         "; read x <&9; echo ready; while :; do sleep 0.02; done";
+    auto started = start(script, spec());
+    ASSERT_TRUE(started) << started.error().what();
+    go();
+    for (int i = 0; i < 500 && logs_text(log_, run_dir_).empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(::kill(monitor_, sig), 0);
+    EXPECT_EQ(wait_done().exit_code, 7);
+    EXPECT_EQ(logs_text(log_, run_dir_), "ready\ngot-" + std::to_string(sig) + "\n");
+    wait_monitor_gone();
+  }
+}
+
+// A container that ignores the signal keeps running, and so does its
+// monitor: killing the container later is still recorded.
+TEST_F(MonitorTest, AnIgnoredStopSignalLeavesTheMonitorSupervising) {
+  auto started = start("trap '' TERM; read x <&9; echo ready; while :; do sleep 0.02; done", spec());
+  ASSERT_TRUE(started) << started.error().what();
+  go();
+  for (int i = 0; i < 500 && logs_text(log_, run_dir_).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(::kill(monitor_, SIGTERM), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(::kill(monitor_, 0), 0) << "SIGTERM killed the monitor";
+  auto none = read_exit(run_dir_);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value()) << "an exit was recorded for a running container";
+  ASSERT_EQ(::kill(started->container_pid, SIGKILL), 0);
+  EXPECT_EQ(wait_done().exit_code, 137);
+  wait_monitor_gone();
+}
+
 TEST_F(MonitorTest, ResidentMemoryAtMostOneMegabyte) {
   auto started = start("read x <&9; echo hi", spec());
   ASSERT_TRUE(started) << started.error().what();

@@ -26,6 +26,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 #include "attach_server.h"
 #include "common.h"
@@ -76,6 +77,16 @@ void parse_args(int argc, char** argv) {
     fail_setup(EINVAL, "berth-monitor: --run-dir, --log and --pid are required");
 }
 
+// To the init: by its pidfd when it is not our child (its pid could be reused
+// once it is gone), else by pid (ours to reap, so not reused before we do).
+void forward_signal(int sig, int pid_fd) {
+  if (pid_fd >= 0) {
+    ::syscall(SYS_pidfd_send_signal, pid_fd, sig, nullptr, 0U);
+  } else if (!init_exited) {
+    ::kill(static_cast<pid_t>(config.init_pid), sig);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,11 +98,15 @@ int main(int argc, char** argv) {
   run_dir_fd = ::open(config.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (run_dir_fd < 0) fail_setup(errno, "berth-monitor: open the run dir");
 
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
-  int sig_fd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  // SIGCHLD, and the signals a supervisor stops with: those go on to the
+  // container as conmon forwards them, and the monitor stays until the init
+  // exits, to record it (a monitor that died first would leave the container
+  // unsupervised and without an exit record).
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGQUIT}) sigaddset(&handled, sig);
+  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  int sig_fd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (sig_fd < 0 || epoll_fd < 0) fail_setup(errno, "berth-monitor: create signalfd/epoll");
   epoll_set(EPOLL_CTL_ADD, sig_fd, EPOLLIN, kTagSignal);
@@ -132,12 +147,13 @@ int main(int argc, char** argv) {
       uint32_t tag = evs[k].data.u32;
       if (tag == kTagSignal) {
         signalfd_siginfo si;
-        while (::read(sig_fd, &si, sizeof si) > 0) {
-        }
+        while (::read(sig_fd, &si, sizeof si) == sizeof si)
+          if (si.ssi_signo != SIGCHLD) forward_signal(static_cast<int>(si.ssi_signo), pid_fd);
         reap_children();
       } else if (tag == kTagPidfd) {
         record_unknown_exit();  // not our child: its status is not ours to read
         ::close(pid_fd);
+        pid_fd = -1;
       } else if (tag == kTagOut || tag == kTagErr) {
         output_readable(tag);
       } else if (tag == kTagIn) {
