@@ -234,6 +234,8 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   for (const auto& [dest, name] : c.volumes) {
     BERTH_TRY_ASSIGN(volume, db.volume(name));
     BERTH_TRY(mount_volume(volume));
+    for (const auto& m : c.options.mounts)  // the image's content there, into a new volume
+      if (m.type == MountRequest::Type::volume && m.destination == dest) BERTH_TRY(copy_up_volume(p, volume, rootfs, m));
     in.volume_paths[dest] = volume.mountpoint;
   }
   BERTH_TRY_ASSIGN(spec, build_spec(in));

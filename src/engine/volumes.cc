@@ -14,6 +14,7 @@
 #include <ctime>
 #include <regex>
 
+#include "base/fd.h"
 #include "base/file.h"
 #include "image/remove_tree.h"
 
@@ -105,6 +106,12 @@ Result<> make_directory(const Paths& paths, const VolumeRecord& v, const Owner& 
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error(errno, "create volume directory \"{}\"", dir);
   if (::mkdir(v.mountpoint.c_str(), 0755) != 0 && errno != EEXIST)
     return sys_error(errno, "create volume directory \"{}\"", v.mountpoint);
+  // podman's NeedsCopyUp, as a file beside _data: made with the volume,
+  // unlinked by the one copy-up (copy_up_volume).
+  if (fresh) {
+    UniqueFd marker(::open(copy_up_marker(paths, v.name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!marker) return sys_error(errno, "create \"{}\"", copy_up_marker(paths, v.name));
+  }
   if ((owner.uid >= 0 || owner.gid >= 0) &&
       ::lchown(v.mountpoint.c_str(), static_cast<uid_t>(owner.uid), static_cast<gid_t>(owner.gid)) != 0)
     return sys_error(errno, "chown volume directory \"{}\"", v.mountpoint);
@@ -146,8 +153,9 @@ bool matches(const VolumeFilter& filter, const VolumeInfo& info) {
   return true;
 }
 
-Result<VolumeInfo> info_of(EngineDb& db, VolumeRecord record) {
+Result<VolumeInfo> info_of(EngineDb& db, const Paths& paths, VolumeRecord record) {
   VolumeInfo info;
+  info.needs_copy_up = ::access(copy_up_marker(paths, record.name).c_str(), F_OK) == 0;
   BERTH_TRY_ASSIGN(users, db.volume_users(record.name));
   info.users = std::move(users);
   info.mounted = is_mount_point(record.mountpoint);
@@ -200,6 +208,18 @@ Result<> remove_volume(EngineDb& db, const Paths& paths, std::string_view name, 
   return image::remove_tree(paths.volumes() + "/" + v.name);
 }
 
+Result<> remove_volume_and_users(EngineDb& db, const Paths& paths, std::string_view name,
+                                 const std::function<Result<>(const std::string& id)>& remove_container) {
+  BERTH_TRY(db.volume(name));  // "no such volume" before anything else
+  BERTH_TRY_ASSIGN(users, db.volume_users(name));
+  for (const auto& id : users) {
+    auto r = remove_container(id);
+    if (!r && r.error().code() != ENOENT)  // gone meanwhile is fine
+      return with_context(std::move(r), fmt::format("remove container {} using volume {}", id, name));
+  }
+  return remove_volume(db, paths, name, false);
+}
+
 Result<> remove_anonymous_volumes(EngineDb& db, const Paths& paths, const ContainerRecord& container) {
   for (const auto& [destination, name] : container.volumes) {
     auto v = db.volume(name);
@@ -237,19 +257,19 @@ Result<VolumeFilter> parse_volume_filters(const std::vector<std::string>& filter
   return out;
 }
 
-Result<std::vector<VolumeInfo>> list_volumes(EngineDb& db, const Paths&, const VolumeFilter& filter) {
+Result<std::vector<VolumeInfo>> list_volumes(EngineDb& db, const Paths& paths, const VolumeFilter& filter) {
   BERTH_TRY_ASSIGN(all, db.volumes());
   std::vector<VolumeInfo> out;
   for (auto& v : all) {
-    BERTH_TRY_ASSIGN(info, info_of(db, std::move(v)));
+    BERTH_TRY_ASSIGN(info, info_of(db, paths, std::move(v)));
     if (matches(filter, info)) out.push_back(std::move(info));
   }
   return out;
 }
 
-Result<VolumeInfo> inspect_volume(EngineDb& db, const Paths&, std::string_view name) {
+Result<VolumeInfo> inspect_volume(EngineDb& db, const Paths& paths, std::string_view name) {
   BERTH_TRY_ASSIGN(v, db.volume(name));
-  return info_of(db, std::move(v));
+  return info_of(db, paths, std::move(v));
 }
 
 Result<std::vector<std::string>> prune_volumes(EngineDb& db, const Paths& paths, const VolumeFilter& filter) {
@@ -301,7 +321,8 @@ nlohmann::ordered_json volume_inspect_json(const VolumeInfo& info) {
                               {"Labels", v.labels},
                               {"Scope", "local"},
                               {"Options", v.options},
-                              {"MountCount", info.mounted ? 1 : 0}};
+                              {"MountCount", info.mounted ? 1 : 0},
+                              {"NeedsCopyUp", info.needs_copy_up}};
   if (v.anonymous) j["Anonymous"] = true;
   return j;
 }

@@ -113,10 +113,11 @@ TEST_F(VolumeCliTest, RemoveAndPruneWithPodmansStatuses) {
 
   ASSERT_EQ(berth("volume create again").status, 0);
   EXPECT_EQ(berth("volume prune -f").out, "again\n");
-  auto forced = berth("volume rm -f used");
+  auto forced = berth("volume rm -f used");  // its container goes first (podman's)
   EXPECT_EQ(forced.status, 0) << forced.out;
   EXPECT_EQ(forced.out, "used\n");
   EXPECT_EQ(berth("volume ls -q").out, "");
+  EXPECT_EQ(EngineDb::open(paths.db()).value().container(user_id).error().code(), ENOENT);
   ASSERT_EQ(berth("volume create a1").status, 0);
   ASSERT_EQ(berth("volume create a2").status, 0);
   EXPECT_EQ(berth("volume rm --all").out, "a1\na2\n");

@@ -132,9 +132,20 @@ int remove(const Globals& g, std::vector<std::string> names, bool force, bool al
   } else if (names.empty()) {
     return report(Error(EINVAL, "volume rm: no volume given (or --all)"));
   }
+  // With -f the containers using a volume go first (podman's), through the
+  // engine, opened only when one does.
+  std::optional<engine::Engine> eng;
+  auto remove_container = [&](const std::string& id) -> Result<> {
+    if (!eng) {
+      BERTH_TRY_ASSIGN(opened, open_engine(g));
+      eng.emplace(std::move(opened));
+    }
+    return eng->remove(id, true, false);
+  };
   int status = 0;
   for (const auto& name : names) {
-    auto r = engine::remove_volume(env->db, env->paths, name, force);
+    auto r = force ? engine::remove_volume_and_users(env->db, env->paths, name, remove_container)
+                   : engine::remove_volume(env->db, env->paths, name, false);
     if (!r) {
       int code = r.error().code() == ENOENT ? 1 : r.error().code() == EBUSY ? 2 : 125;
       if (all && code == 1) continue;  // removed meanwhile by another berth
@@ -205,7 +216,7 @@ void add_volume(CLI::App& app, Globals& g) {
   auto* rm_cmd = volume->add_subcommand("rm", "remove volumes");
   rm_cmd->alias("remove");
   rm_cmd->add_option("volume", *rm_names, "volume names");
-  rm_cmd->add_flag("-f,--force", *rm_force, "remove volumes even when containers use them");
+  rm_cmd->add_flag("-f,--force", *rm_force, "remove the containers using them first (stopping running ones)");
   rm_cmd->add_flag("-a,--all", *rm_all, "remove all volumes");
   rm_cmd->callback([&g, rm_names, rm_force, rm_all]() { g.exit_code = remove(g, *rm_names, *rm_force, *rm_all); });
 
