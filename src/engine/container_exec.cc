@@ -6,11 +6,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <filesystem>
 #include <optional>
 
 #include "base/fd.h"
+#include "base/file.h"
 #include "engine/flags.h"
+#include "engine/monitor.h"
 #include "engine/spec_builder.h"
+#include "image/remove_tree.h"
 #include "runtime/exec.h"
 #include "runtime/process_attrs.h"
 
@@ -57,10 +62,55 @@ class FdSwap {
   UniqueFd saved_;
 };
 
+constexpr std::string_view kSessionPrefix = "exec-session-";
+
 std::optional<oci::ConsoleSize> terminal_size(int fd) {
   winsize ws{};
   if (::ioctl(fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0) return std::nullopt;
   return oci::ConsoleSize{ws.ws_row, ws.ws_col};
+}
+
+// Session directories whose process has exited (their monitor wrote "exit").
+void sweep_ended_sessions(const std::string& run_dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir, ec)) {
+    std::string name = entry.path().filename();
+    if (name.starts_with(kSessionPrefix) && ::access((entry.path() / "exit").c_str(), F_OK) == 0)
+      (void)image::remove_tree(entry.path());
+  }
+}
+
+// -d -t: the process's pty master goes to a monitor of the session's own,
+// which supervises the process until it exits (the runtime's detached exec
+// leaves it an orphan of the monitor-to-be, a child subreaper).
+Result<int> exec_detached_terminal(RuntimeHandler& handler, const std::string& id, oci::Process process,
+                                   const ExecSessionPlace& place) {
+  if (place.monitor_binary.empty() || place.run_dir.empty())
+    return error("exec -d -t: no place for the session's monitor");
+  sweep_ended_sessions(place.run_dir);
+  std::string dir = place.run_dir + "/" + std::string(kSessionPrefix) + "XXXXXX";
+  if (!::mkdtemp(dir.data())) return sys_error(errno, "create exec session directory \"{}\"", dir);
+  MonitorSpec spec;
+  spec.id = id;
+  spec.monitor_binary = place.monitor_binary;
+  spec.run_dir = dir;
+  spec.log_path = "/dev/null";  // podman logs nothing of a detached exec session
+  spec.log_max_size = 0;        // (and /dev/null is never rotated)
+  spec.terminal = true;
+  std::string pid_file = dir + "/pid";
+  auto started = start_monitor(spec, [&](const ContainerStdio& stdio) -> Result<pid_t> {
+    BERTH_TRY(handler.exec(HandlerExec{id, process, true, stdio.console_socket, pid_file}));
+    BERTH_TRY_ASSIGN(text, read_file(pid_file));
+    int pid = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (ec != std::errc() || pid <= 0) return error("exec: bad pid file \"{}\": \"{}\"", pid_file, text);
+    return pid_t{pid};
+  });
+  if (!started) {
+    (void)image::remove_tree(dir);
+    return std::unexpected(std::move(started).error());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -108,9 +158,8 @@ Result<oci::Process> exec_process(const oci::Process& container, const ExecReque
 }
 
 Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id,
-                              oci::Process process, const ExecRequest& request) {
-  if (request.detach && request.tty)
-    return error("exec -d with -t: nothing would hold the terminal of a detached process (use -d without -t)");
+                              oci::Process process, const ExecRequest& request, const ExecSessionPlace& session) {
+  if (request.detach && request.tty) return exec_detached_terminal(handler, id, std::move(process), session);
   if (request.tty) process.console_size = terminal_size(0);
   HandlerExec exec{id, std::move(process), request.detach, "", ""};
 
@@ -128,7 +177,7 @@ Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id,
   }
   // In the foreground the runtime itself relays the terminal (runc's way:
   // our terminal in raw mode, resizes passed on); a console socket is only
-  // for a detached process, which -t refuses above.
+  // for a detached process (exec_detached_terminal).
   return handler.exec(exec);
 }
 

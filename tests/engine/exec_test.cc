@@ -35,6 +35,8 @@ TEST_F(ExecTest, StatusAndOutput) {
   EXPECT_EQ(r.status, 137) << r.out;
   r = exec("berth-test-exec /no/such/command");
   EXPECT_EQ(r.status, 127) << r.out;
+  r = exec("berth-test-exec /etc/passwd");  // not executable
+  EXPECT_EQ(r.status, 126) << r.out;
   r = exec("nosuch-container true");
   EXPECT_EQ(r.status, 125) << r.out;
 }
@@ -102,7 +104,45 @@ TEST_F(ExecTest, Detached) {
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(seen);
-  EXPECT_EQ(exec("-d -t berth-test-exec true").status, 125);
+}
+
+// -d -t: podman's detached exec session. The process has a terminal of its
+// own, held by a monitor of the session's own, which records its exit; its
+// output goes nowhere (podman logs nothing of a detached exec session).
+TEST_F(ExecTest, DetachedWithATerminal) {
+  auto id = berth("inspect --format '{{.Id}}' berth-test-exec");
+  ASSERT_EQ(id.status, 0) << id.out;
+  std::string run_dir = env().roots.runroot + "/containers/" + trim(id.out);
+  auto r = exec("-d -t berth-test-exec sh -c 'tty > /tmp/dt.tmp; mv /tmp/dt.tmp /tmp/dt; echo to-nowhere; "
+                "sleep 0.3; exit 5'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  std::string tty;
+  for (int i = 0; i < 50 && tty.empty(); ++i) {
+    tty = exec("berth-test-exec cat /tmp/dt").out;
+    if (tty.empty() || tty.find("No such file") != std::string::npos) {
+      tty.clear();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(tty.starts_with("/dev/pts/")) << tty;
+  // The session's exit record.
+  std::string exit_file;
+  for (int i = 0; i < 100 && exit_file.empty(); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(run_dir))
+      if (e.path().filename().string().starts_with("exec-session-") && std::filesystem::exists(e.path() / "exit"))
+        exit_file = e.path() / "exit";
+    if (exit_file.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(exit_file.empty()) << "no exec session recorded an exit under " << run_dir;
+  EXPECT_TRUE(image::testing::slurp(exit_file).starts_with("exit_code=5\n")) << image::testing::slurp(exit_file);
+  EXPECT_EQ(berth("logs berth-test-exec").out.find("to-nowhere"), std::string::npos);
+  // The next session sweeps the ended one.
+  r = exec("-d -t berth-test-exec true");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(exit_file).parent_path()));
+  // A command that cannot run fails the exec, detached or not.
+  EXPECT_EQ(exec("-d -t berth-test-exec /no/such/command").status, 127);
 }
 
 TEST_F(ExecTest, Terminal) {

@@ -24,7 +24,8 @@ Result<int> run_exec(const Globals& g, const std::string& container, engine::Exe
   if (!spec.process) return error("container {}: config.json has no process", c.name);
   BERTH_TRY_ASSIGN(process, engine::exec_process(*spec.process, request, fmt::format("/proc/{}/root", c.pid)));
   BERTH_TRY_ASSIGN(handler, engine.handler(c.runtime));
-  auto status = engine::exec_in_container(*handler, c.id, std::move(process), request);
+  engine::ExecSessionPlace session{engine.config().monitor_path, engine.paths().run_dir(c.id)};
+  auto status = engine::exec_in_container(*handler, c.id, std::move(process), request, session);
   if (!status) {
     // The command itself could not run: docker's statuses.
     int code = status.error().code();
