@@ -430,6 +430,47 @@ TEST_F(MonitorTest, TerminalThroughTheConsoleSocket) {
   for (auto& e : entries) EXPECT_FALSE(e.is_stderr);
 }
 
+// With a terminal, a client's stdin ending does not end the container's
+// input (as docker and podman: the terminal is the container's); EOF comes
+// as the terminal's VEOF character the user types (^D through a raw client).
+// Without one, the pipe closes: the container reads EOF (-i's stdin-once).
+TEST_F(MonitorTest, ClientStdinEndClosesAPipeButNotATerminal) {
+  MonitorSpec s = spec();
+  s.terminal = true;
+  s.stdin_open = true;
+  auto started = start("read x <&9; stty -echo; cat; echo after-eof", s);
+  ASSERT_TRUE(started) << started.error().what();
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, (run_dir_ + "/attach.sock").c_str());
+  ASSERT_EQ(::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  go();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past `stty -echo`
+  ASSERT_EQ(::send(sock.get(), "iline\n", 6, 0), 6);
+  ASSERT_EQ(::send(sock.get(), "c", 1, 0), 1);  // the client's stdin ended
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(init_, 0), 0) << "the container's terminal input was closed";
+  ASSERT_EQ(::send(sock.get(), "i\x04", 2, 0), 2);  // ^D: the terminal's EOF
+  EXPECT_EQ(wait_done().exit_code, 0);
+  EXPECT_EQ(logs_text(log_, run_dir_), "line\r\nafter-eof\r\n");
+
+  TearDown();
+  SetUp();
+  s = spec();
+  s.stdin_open = true;
+  started = start("read x <&9; cat; echo after-eof", s);
+  ASSERT_TRUE(started) << started.error().what();
+  UniqueFd pipe_sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  std::strcpy(addr.sun_path, (run_dir_ + "/attach.sock").c_str());
+  ASSERT_EQ(::connect(pipe_sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  go();
+  ASSERT_EQ(::send(pipe_sock.get(), "iline\n", 6, 0), 6);
+  ASSERT_EQ(::send(pipe_sock.get(), "c", 1, 0), 1);
+  EXPECT_EQ(wait_done().exit_code, 0);
+  EXPECT_EQ(logs_text(log_, run_dir_), "line\nafter-eof\n");
+}
+
 TEST_F(MonitorTest, SurvivesItsStarterAndSighup) {
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
