@@ -46,11 +46,12 @@ class VolumeRunTest : public ::testing::Test {
     ASSERT_EQ(::link((data + "/owned").c_str(), (data + "/hard").c_str()), 0);
     ASSERT_EQ(::symlink("/etc/passwd", (data + "/link").c_str()), 0);
     ASSERT_EQ(::mkfifo((data + "/pipe").c_str(), 0620), 0);
+    ASSERT_EQ(::chmod((data + "/pipe").c_str(), 0620), 0);  // past the umask
     ASSERT_EQ(::mkdir((data + "/sub").c_str(), 0700), 0);
     spit(data + "/sub/deep", "deep\n");
     ASSERT_EQ(::chown((data + "/sub").c_str(), 42, 43), 0);
     auto r = sh("tar --xattrs --xattrs-include='user.*' --numeric-owner -C " + rootfs + " -cf " + dir +
-                "/image.tar . && " + env().berth() + " import -q -c 'VOLUME /data' " + dir + "/image.tar " + kImage);
+                "/image.tar . && " + env().berth() + " import -q " + dir + "/image.tar " + kImage + " --change='VOLUME /data'");
     ASSERT_EQ(r.status, 0) << r.out;
   }
   static void TearDownTestSuite() {
@@ -68,6 +69,13 @@ class VolumeRunTest : public ::testing::Test {
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_TRUE(j.is_array() && j.size() == 1) << r.out;
     return j.is_array() && j.size() == 1 && j[0].value("NeedsCopyUp", false);
+  }
+  // `berth inspect NAME`'s one object.
+  static nlohmann::json inspect(const std::string& name) {
+    auto r = sh(env().berth() + " inspect " + name + " 2>/dev/null");
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_array() && j.size() == 1) << r.out;
+    return j.is_array() && j.size() == 1 ? j[0] : nlohmann::json::object();
   }
   static bool empty_dir(const std::string& path) { return fs::is_directory(path) && fs::is_empty(path); }
 };
@@ -123,10 +131,10 @@ TEST_F(VolumeRunTest, TheImagesVolumeIsAnAnonymousVolumeWithTheContent) {
                  " sh -c 'cat /data/owned /data/sub/deep; stat -c %u:%g:%a /data/owned'");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "hello\ndeep\n1234:5678:640\n");
-  auto mounts = berth("inspect --format '{{range .Mounts}}{{.Name}}{{end}}' berth-test-cu-anon");
-  ASSERT_EQ(mounts.status, 0) << mounts.out;
-  std::string name = trim(mounts.out);
-  ASSERT_EQ(name.size(), 64u) << mounts.out;
+  auto inspected = inspect("berth-test-cu-anon");
+  ASSERT_TRUE(inspected.contains("Mounts") && inspected["Mounts"].size() == 1) << inspected.dump();
+  std::string name = inspected["Mounts"][0].value("Name", "");
+  ASSERT_EQ(name.size(), 64u) << inspected.dump();
   EXPECT_EQ(image::testing::slurp(volume_dir(name) + "/owned"), "hello\n");
   EXPECT_EQ(berth("rm -v berth-test-cu-anon").status, 0);
   EXPECT_FALSE(fs::exists(volume_dir(name)));
@@ -190,7 +198,7 @@ TEST_F(VolumeRunTest, ForcedRemovalRemovesTheContainersUsingItAndPruneSkipsIt) {
   r = berth("volume rm berth-test-rmf");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find(id), std::string::npos) << r.out;  // named
-  EXPECT_EQ(berth("inspect --format '{{.State.Status}}' berth-test-vol-user").out, "running\n");
+  EXPECT_EQ(inspect("berth-test-vol-user")["State"].value("Status", ""), "running");
   r = berth("volume rm -f berth-test-rmf");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "berth-test-rmf\n");
