@@ -11,8 +11,8 @@ PKGS=(
   libarchive-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev libisal-dev
   libdeflate-dev libzstd-dev libtomlplusplus-dev
   # engine at run time: CNI plugins (networking), iptables (per-network rules),
-  # catatonit (--init and pods' infra)
-  containernetworking-plugins iptables catatonit
+  # catatonit (--init and pods' infra); aardvark-dns (names on networks)
+  containernetworking-plugins iptables catatonit aardvark-dns
   # tests
   libgtest-dev googletest python3 jq iproute2 util-linux procps time
   busybox-static

@@ -159,7 +159,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   }
 
   SharedNamespaces ns;
-  std::vector<std::string> addresses;
+  std::vector<std::string> addresses, network_dns;
   struct NetGuard {
     Impl* e;
     ContainerRecord* c;
@@ -198,14 +198,17 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     std::string netns = p.netns(c.id);
     BERTH_TRY(create_netns(netns));
     c.netns = netns;
-    NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}};  // setup() publishes s.ports
+    NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}, c.options.dns};  // setup() publishes s.ports
+    s.aliases.insert(s.aliases.end(), c.options.network_aliases.begin(), c.options.network_aliases.end());
     if (!mode.empty()) s.networks = {mode};
     std::vector<PortMapping> ports = c.options.ports;
     BERTH_TRY_ASSIGN(attachments, nets().setup(s, ports));
     c.ports = std::move(ports);
     c.network_status = attachments_to_json(attachments);
-    for (const auto& a : attachments)
+    for (const auto& a : attachments) {
       for (const auto& ip : a.ips) addresses.push_back(strip_prefix_len(ip));
+      if (!a.dns_server.empty()) network_dns.push_back(a.dns_server);
+    }
     ns.network = netns;
   }
 
@@ -216,6 +219,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   etc.dns = c.options.dns;
   etc.dns_search = c.options.dns_search;
   etc.dns_options = c.options.dns_options;
+  etc.network_dns = std::move(network_dns);
   etc.host_network = mode == "host";
   BERTH_TRY(write_etc_files(p.userdata(c.id), etc));
 

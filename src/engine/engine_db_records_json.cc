@@ -162,6 +162,7 @@ Result<> volume_from_json(std::string_view text, VolumeRecord& v) {
 std::string network_json(const NetworkRecord& n) {
   json j = {{"driver", n.driver}, {"interface", n.interface}, {"subnet", n.subnet},
             {"gateway", n.gateway}, {"created_at", n.created_at}, {"internal", n.internal},
+            {"dns_enabled", n.dns_enabled},
             {"labels", n.labels}, {"conflist_path", n.conflist_path}};
   return dump(j);
 }
@@ -174,6 +175,7 @@ Result<> network_from_json(std::string_view text, NetworkRecord& n) {
     n.gateway = j.value("gateway", std::string());
     n.created_at = j.value("created_at", int64_t{0});
     n.internal = j.value("internal", false);
+    n.dns_enabled = j.value("dns_enabled", false);
     n.labels = map_from<std::map<std::string, std::string>>(j, "labels");
     n.conflist_path = j.value("conflist_path", std::string());
   });

@@ -99,7 +99,7 @@ Result<std::string> hosts_file(const EtcInputs& in) {
 Result<std::string> resolv_file(const EtcInputs& in) {
   HostResolv host;
   if (auto text = read_file(in.host_resolv_conf)) host = parse_resolv_conf(*text);
-  std::vector<std::string> ns = in.dns;
+  std::vector<std::string> ns = in.network_dns.empty() ? in.dns : in.network_dns;
   if (ns.empty()) {
     for (auto& n : host.nameservers)
       if (in.host_network || !loopback_nameserver(n)) ns.push_back(n);
@@ -109,6 +109,7 @@ Result<std::string> resolv_file(const EtcInputs& in) {
   std::vector<std::string> search = in.dns_search.empty() ? host.search : in.dns_search;
   // --dns-search . clears the search list.
   if (search.size() == 1 && search[0] == ".") search.clear();
+  if (!in.network_dns.empty()) search.insert(search.begin(), "dns.podman");
   const std::vector<std::string>& options = in.dns_options.empty() ? host.options : in.dns_options;
   std::string out;
   if (!search.empty()) {

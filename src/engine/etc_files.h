@@ -15,6 +15,9 @@ struct EtcInputs {
   std::vector<std::string> addresses;   // the container's IPs (for "<ip> <hostname>")
   std::vector<std::string> add_hosts;   // --add-host name:ip
   std::vector<std::string> dns, dns_search, dns_options;
+  // aardvark-dns's addresses on the container's DNS-enabled networks: then
+  // the only nameservers, with search domain dns.podman first (as podman).
+  std::vector<std::string> network_dns;
   bool host_network = false;            // --network host: copy the host's files
   std::string host_resolv_conf = "/etc/resolv.conf";  // source of nameservers (127.x dropped, as podman does)
   // Rewrite the files in place, keeping their inodes: a pod's files are

@@ -16,6 +16,7 @@
 #include "base/file.h"
 #include "engine/cni.h"
 #include "engine/network_config.h"
+#include "engine/network_dns.h"
 #include "engine/network_internal.h"
 
 namespace berth::engine {
@@ -115,6 +116,9 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
     return error("unsupported network driver \"{}\": bridge, macvlan or ipvlan", options.driver);
   // First, so that a new network's subnet never takes the default's.
   BERTH_TRY(ensure_default());
+  // The free subnet and bridge are picked and taken under one lock: two
+  // creates at once would pick the same.
+  BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("networks")));
   if (auto existing = db_->network(options.name); existing)
     return std::unexpected(Error(EEXIST, fmt::format("network name \"{}\" is already used", options.name)));
   BERTH_TRY_ASSIGN(existing, db_->networks());
@@ -126,6 +130,8 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   n.subnet = options.subnet;
   n.gateway = options.gateway;
   n.internal = options.internal;
+  // As podman: a new bridge network resolves its containers' names; the default one does not.
+  n.dns_enabled = n.driver == "bridge" && !options.disable_dns;
   n.labels = options.labels;
   n.created_at = now_ns();
   n.conflist_path = paths_->networks() + "/" + n.name + ".conflist";
@@ -204,6 +210,7 @@ Result<> Networks::remove(std::string_view name, bool force) {
     BERTH_TRY(cni::remove_cache(entry.path().string()));
   }
   BERTH_TRY(db_->remove_network(n.name));
+  BERTH_TRY(NetworkDns(*paths_).remove_network(n.name));
   BERTH_TRY(sync_network_rules(*db_, *paths_));  // its masquerade and forward rules go
   if (::unlink(n.conflist_path.c_str()) != 0 && errno != ENOENT)
     return sys_error(errno, "remove \"{}\"", n.conflist_path);

@@ -35,6 +35,7 @@ struct NetworkCreateOptions {
   std::string gateway;             // "" = the subnet's first address
   std::string interface;           // bridge or parent interface; "" = berthN
   bool internal = false;           // no masquerade, no default route
+  bool disable_dns = false;        // no aardvark-dns for a bridge network (podman's --disable-dns)
   std::map<std::string, std::string> labels;
 };
 
@@ -45,6 +46,7 @@ struct NetAttachment {
   std::vector<std::string> ips;    // CIDR form "10.89.0.5/24"
   std::string gateway;
   std::string mac;
+  std::string dns_server;          // aardvark-dns's address on the network; "" = no DNS
 };
 
 struct NetworkSetup {
@@ -52,7 +54,8 @@ struct NetworkSetup {
   std::string netns;                   // path of the namespace
   std::vector<std::string> networks;   // names (or --network values "a,b"); empty = the default network
   std::vector<PortMapping> ports;      // published on the first network
-  std::vector<std::string> aliases;    // DNS names (the container name)
+  std::vector<std::string> aliases;    // DNS names (the container name, --network-alias, short id)
+  std::vector<std::string> dns_servers;  // --dns: aardvark-dns's upstream for this container
 };
 
 class Networks {

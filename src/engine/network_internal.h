@@ -1,6 +1,7 @@
 // Pieces shared by the network*.cc files. Internal to the engine.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +21,13 @@ namespace berth::engine {
 std::vector<std::string> networks_named_by(std::string_view value, std::string_view default_network);
 
 // Host ports for mappings with host_port 0: free ones, found by binding port
-// 0 on the mapping's host address (a range gets consecutive free ports).
-Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMapping>& ports);
+// 0 on the mapping's host address (a range gets consecutive free ports),
+// none of them in `taken` (protocol, port): ports other containers publish,
+// which no socket holds (portmap's rules are DNAT).
+using TakenPorts = std::set<std::pair<std::string, uint16_t>>;
+Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMapping>& ports, const TakenPorts& taken = {});
+// The host ports published by the containers' cached attachments under `cni_results`.
+TakenPorts published_ports(const std::string& cni_results);
 // The portMappings capability value: one entry per port of each range.
 nlohmann::json port_mappings_json(const std::vector<PortMapping>& ports);
 

@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "base/fd.h"
+#include "engine/cni.h"
 #include "engine/network_internal.h"
 
 namespace berth::engine {
@@ -47,9 +49,24 @@ Result<std::pair<UniqueFd, uint16_t>> bind_port(const std::string& host_ip, uint
 
 }  // namespace
 
-Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMapping>& ports) {
+TakenPorts published_ports(const std::string& cni_results) {
+  TakenPorts taken;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(cni_results, ec)) {
+    auto cached = cni::read_cache(entry.path().string());
+    if (!cached || !*cached) continue;  // a file going away meanwhile
+    auto mappings = (*cached)->capability_args.find("portMappings");
+    if (mappings == (*cached)->capability_args.end() || !mappings->is_array()) continue;
+    for (const auto& m : *mappings)
+      if (m.is_object() && m.contains("hostPort") && m["hostPort"].is_number_unsigned())
+        taken.emplace(m.value("protocol", "tcp"), m["hostPort"].get<uint16_t>());
+  }
+  return taken;
+}
+
+Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMapping>& ports, const TakenPorts& taken) {
   std::vector<PortMapping> out = ports;
-  std::vector<UniqueFd> held;
+  std::vector<UniqueFd> held;  // picked and rejected ports alike: the next bind of port 0 gets another
   for (auto& p : out) {
     if (p.host_port != 0) continue;
     uint16_t range = p.range == 0 ? 1 : p.range;
@@ -58,16 +75,18 @@ Result<std::vector<PortMapping>> resolve_host_ports(const std::vector<PortMappin
       BERTH_TRY_ASSIGN(first, bind_port(p.host_ip, 0, p.protocol));
       std::vector<UniqueFd> range_fds;
       range_fds.push_back(std::move(first.first));
-      found = first.second + range - 1 <= 65535;
+      found = first.second + range - 1 <= 65535 && !taken.contains({p.protocol, first.second});
       for (uint16_t k = 1; k < range && found; ++k) {
+        if (taken.contains({p.protocol, static_cast<uint16_t>(first.second + k)})) {
+          found = false;
+          break;
+        }
         auto next = bind_port(p.host_ip, static_cast<uint16_t>(first.second + k), p.protocol);
         if (!next) found = false;
         else range_fds.push_back(std::move(next->first));
       }
-      if (found) {
-        p.host_port = first.second;
-        for (auto& fd : range_fds) held.push_back(std::move(fd));
-      }
+      if (found) p.host_port = first.second;
+      for (auto& fd : range_fds) held.push_back(std::move(fd));
     }
     if (!found)
       return std::unexpected(Error(EADDRINUSE, fmt::format("no {} consecutive free host ports for container port {}/{}",

@@ -2,12 +2,14 @@
 // with the result cached, DEL from the cache, CHECK against it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
 #include "base/log.h"
 #include "engine/cni.h"
 #include "engine/network.h"
+#include "engine/network_dns.h"
 #include "engine/network_internal.h"
 
 namespace berth::engine {
@@ -101,7 +103,16 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
   if (!setup.ports.empty() && records[0].driver != "bridge")
     return std::unexpected(Error(EINVAL, fmt::format("ports cannot be published on network \"{}\": its {} driver has no port mapping",
                                                      records[0].name, records[0].driver)));
-  BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports));
+  // Random host ports are picked and published (cached below) under one
+  // lock: another `berth run` picking at the same time skips ours.
+  UniqueFd ports_lock;
+  TakenPorts taken;
+  if (std::any_of(setup.ports.begin(), setup.ports.end(), [](const PortMapping& p) { return p.host_port == 0; })) {
+    BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("host-ports")));
+    ports_lock = std::move(lock);
+    taken = published_ports(paths_->cni_results());
+  }
+  BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports, taken));
   for (const auto& n : records) BERTH_TRY(ensure_network_rules(n, *db_, *paths_));
 
   std::vector<NetAttachment> attachments;
@@ -139,13 +150,17 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
     added.push_back(cni::cache_path(paths_->cni_results(), n.name, setup.container_id, ifname));
     attachments.push_back(attachment_from_result(n.name, ifname, *result));
   }
+  if (auto dns = NetworkDns(*paths_).add(dns_entries(records, attachments, setup)); !dns) {
+    (void)NetworkDns(*paths_).remove(setup.container_id);
+    return rollback(std::move(dns).error());
+  }
   ports = std::move(resolved);
   return attachments;
 }
 
 Result<> Networks::teardown(const NetworkSetup& setup) {
+  Result<> first_error = NetworkDns(*paths_).remove(setup.container_id);
   auto files = cached_attachments(paths_->cni_results(), setup.container_id);
-  Result<> first_error;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     auto done = del_cached(*it, setup.netns, config_.plugin_dirs);
     if (!done && first_error) first_error = std::unexpected(std::move(done).error());
@@ -172,7 +187,7 @@ std::string attachments_to_json(const std::vector<NetAttachment>& attachments) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& a : attachments)
     out.push_back({{"network", a.network}, {"interface", a.interface}, {"ips", a.ips}, {"gateway", a.gateway},
-                   {"mac", a.mac}});
+                   {"mac", a.mac}, {"dns_server", a.dns_server}});
   return out.dump();
 }
 
@@ -188,6 +203,7 @@ Result<std::vector<NetAttachment>> attachments_from_json(std::string_view json) 
     n.interface = a.value("interface", "");
     n.gateway = a.value("gateway", "");
     n.mac = a.value("mac", "");
+    n.dns_server = a.value("dns_server", "");
     if (auto ips = a.find("ips"); ips != a.end() && ips->is_array())
       for (const auto& ip : *ips) n.ips.push_back(ip.is_string() ? ip.get<std::string>() : "");
     out.push_back(std::move(n));

@@ -63,6 +63,7 @@ struct RunOptions {
   std::vector<PortMapping> ports;                // -p
   bool publish_all = false;                      // -P
   std::string network;                           // "" (default network), none, host, NAME, container:ID
+  std::vector<std::string> network_aliases;      // --network-alias: more DNS names on its DNS-enabled networks
   std::vector<std::string> dns, dns_search, dns_options, add_hosts;  // --dns..., --add-host host:ip
   bool detach = false, interactive = false, tty = false, remove = false;
   bool read_only = false, privileged = false, init = false, no_new_privileges = false;

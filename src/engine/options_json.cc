@@ -90,6 +90,7 @@ Result<std::string> run_options_to_json(const RunOptions& o) {
   j["ports"] = std::move(ports);
   j["publish_all"] = o.publish_all;
   j["network"] = o.network;
+  j["network_aliases"] = o.network_aliases;
   j["dns"] = o.dns;
   j["dns_search"] = o.dns_search;
   j["dns_options"] = o.dns_options;
@@ -168,6 +169,7 @@ Result<RunOptions> run_options_from_json(std::string_view text) {
     }
     get(j, "publish_all", o.publish_all);
     get(j, "network", o.network);
+    get(j, "network_aliases", o.network_aliases);
     get(j, "dns", o.dns);
     get(j, "dns_search", o.dns_search);
     get(j, "dns_options", o.dns_options);

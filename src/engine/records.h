@@ -78,6 +78,7 @@ struct NetworkRecord {
   std::string subnet, gateway;   // "10.89.0.0/24", "10.89.0.1"
   int64_t created_at = 0;
   bool internal = false;
+  bool dns_enabled = false;      // aardvark-dns serves its containers' names (network_dns.h)
   std::map<std::string, std::string> labels;
   std::string conflist_path;     // <root>/networks/<name>.conflist
 };

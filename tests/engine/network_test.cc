@@ -22,6 +22,7 @@ namespace {
 
 using image::testing::sh;
 using image::testing::slurp;
+using image::testing::spit;
 using namespace testing;
 
 class Net : public ::testing::Test {
@@ -290,6 +291,91 @@ TEST_F(Net, RandomHostPortsResolvedAndPublished) {
   EXPECT_EQ(accept_one(l82), "p82");
   ASSERT_TRUE(nets->teardown(s).has_value());
   EXPECT_FALSE(connect_tcp("127.0.0.1", ports[0].host_port));
+}
+
+// Random host ports of containers set up at once never collide: no socket
+// holds a published port (portmap's rules are DNAT), so the kernel hands the
+// same free port to every picker. The test's namespace has 4 ephemeral ports.
+TEST_F(Net, RandomHostPortsOfConcurrentSetupsDiffer) {
+  const std::string range_file = "/proc/sys/net/ipv4/ip_local_port_range";
+  std::string saved = slurp(range_file);
+  spit(range_file, "40000 40003");
+  std::vector<pid_t> children;
+  const std::string chars = "1234";
+  for (char c : chars) {
+    auto [id, ns] = container(c);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      auto d = EngineDb::open(paths.db());
+      if (!d) ::_exit(2);
+      Networks n(paths, *d, NetworkConfig{});
+      std::vector<PortMapping> ports;
+      auto a = n.setup({id, ns, {}, {{"", 0, 80, 1, "tcp"}}, {}}, ports);
+      if (!a) std::fprintf(stderr, "setup: %s\n", a.error().what().c_str());
+      if (a) spit(paths.runroot + "/port-" + c, std::to_string(ports[0].host_port));
+      ::_exit(a ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  spit(range_file, saved);
+  std::set<std::string> ports;
+  for (char c : chars) ports.insert(slurp(paths.runroot + "/port-" + c));
+  EXPECT_EQ(ports.size(), chars.size());
+  for (char c : chars) EXPECT_TRUE(nets->teardown({std::string(64, c), paths.netns(std::string(64, c)), {}, {}, {}}).has_value());
+}
+
+// Networks created at once without --subnet get distinct subnets and bridges.
+TEST_F(Net, ConcurrentCreatesPickDistinctSubnets) {
+  ASSERT_TRUE(nets->ensure_default().has_value());
+  std::vector<pid_t> children;
+  constexpr int kCreates = 8, kEach = 3;
+  int start[2];
+  ASSERT_EQ(::pipe(start), 0);
+  for (int i = 0; i < kCreates; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(start[1]);
+      auto d = EngineDb::open(paths.db());
+      if (!d) ::_exit(2);
+      Networks n(paths, *d, NetworkConfig{});
+      char c;
+      (void)::read(start[0], &c, 1);  // all at once: the pipe closes
+      for (int k = 0; k < kEach; ++k) {
+        NetworkCreateOptions o;
+        o.name = fmt::format("berth-test-c{}-{}", i, k);
+        auto made = n.create(o);
+        if (!made) std::fprintf(stderr, "create: %s\n", made.error().what().c_str());
+        if (!made) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(start[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // every child opened its database
+  ::close(start[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto all = db->networks();
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), kCreates * kEach + 1u);
+  std::set<std::string> subnets, bridges;
+  for (const auto& n : *all) {
+    subnets.insert(n.subnet);
+    bridges.insert(n.interface);
+  }
+  EXPECT_EQ(subnets.size(), all->size());
+  EXPECT_EQ(bridges.size(), all->size());
+  for (int i = 0; i < kCreates; ++i)
+    for (int k = 0; k < kEach; ++k) EXPECT_TRUE(nets->remove(fmt::format("berth-test-c{}-{}", i, k), true).has_value());
 }
 
 TEST_F(Net, TwoNetworksTwoInterfaces) {

@@ -52,7 +52,7 @@ nlohmann::ordered_json to_json(const engine::NetworkRecord& n) {
           {"subnets", nlohmann::ordered_json::array({{{"subnet", n.subnet}, {"gateway", n.gateway}}})},
           {"ipv6_enabled", false},
           {"internal", n.internal},
-          {"dns_enabled", false},
+          {"dns_enabled", n.dns_enabled},
           {"labels", n.labels},
           {"ipam_options", {{"driver", "host-local"}}},
           {"conflist", n.conflist_path}};
@@ -79,6 +79,7 @@ void add_create(CLI::App* net, Globals& g) {
   cmd->add_option("--gateway", o->gateway, "gateway address (default: the subnet's first)");
   cmd->add_option("--interface-name", o->interface, "bridge name, or parent interface of macvlan/ipvlan");
   cmd->add_flag("--internal", o->internal, "no masquerade, no default route: no traffic out of the network");
+  cmd->add_flag("--disable-dns", o->disable_dns, "no name resolution between the network's containers");
   cmd->add_option("--label", *labels, "label key=value");
   cmd->callback([&g, o, labels] {
     g.exit_code = check([&]() -> Result<> {

@@ -36,6 +36,7 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
   cmd->add_flag("-P,--publish-all", o.publish_all, "publish the image's exposed ports on random host ports");
   cmd->add_option("--network,--net", o.network, "none, host, NAME, container:ID (default: the default network)");
   cmd->add_option("-h,--hostname", o.hostname, "the container's host name");
+  many(cmd, "--network-alias", o.network_aliases, "another DNS name of the container on its DNS-enabled networks");
   many(cmd, "--dns", o.dns, "a DNS server");
   many(cmd, "--dns-search", o.dns_search, "a DNS search domain");
   many(cmd, "--dns-option", o.dns_options, "a resolv.conf option");

@@ -1,0 +1,276 @@
+// aardvark-dns driven as netavark drives it (network_dns.h).
+#include "engine/network_dns.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "engine/db.h"
+
+extern char** environ;
+
+namespace berth::engine {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool line_of(std::string_view line, std::string_view container_id) {
+  return line.starts_with(container_id) && line.size() > container_id.size() && line[container_id.size()] == ' ';
+}
+
+// A pid that is aardvark-dns serving `dir` (not a zombie, not a reused pid).
+bool is_our_aardvark(pid_t pid, const std::string& dir) {
+  if (pid <= 0) return false;
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return false;
+  auto paren = stat->rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] == 'Z') return false;
+  auto cmdline = read_file(fmt::format("/proc/{}/cmdline", pid));
+  if (!cmdline) return false;
+  std::vector<std::string> args;
+  size_t start = 0;
+  while (start < cmdline->size()) {
+    size_t end = cmdline->find('\0', start);
+    if (end == std::string::npos) end = cmdline->size();
+    args.push_back(cmdline->substr(start, end - start));
+    start = end + 1;
+  }
+  if (args.empty() || !args[0].ends_with("aardvark-dns")) return false;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if ((args[i] == "--config" || args[i] == "-c") && args[i + 1] == dir) return true;
+  return false;
+}
+
+// Network files with at least one container entry; the others are removed.
+Result<bool> any_entries(const std::string& dir) {
+  std::error_code ec;
+  bool any = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name == "aardvark.pid") continue;
+    BERTH_TRY_ASSIGN(text, read_file(e.path().string()));
+    if (lines_of(text).size() > 1) any = true;
+    else if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", e.path().string());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) return sys_error(ec.value(), "list \"{}\"", dir);
+  return any;
+}
+
+}  // namespace
+
+std::vector<DnsEntry> dns_entries(const std::vector<NetworkRecord>& records, std::vector<NetAttachment>& attachments,
+                                  const NetworkSetup& setup) {
+  std::vector<DnsEntry> out;
+  for (size_t i = 0; i < records.size() && i < attachments.size(); ++i) {
+    const auto& n = records[i];
+    if (!n.dns_enabled || n.driver != "bridge") continue;
+    DnsEntry e;
+    e.network = n.name;
+    e.listen = {n.gateway};
+    e.container_id = setup.container_id;
+    for (const auto& ip : attachments[i].ips) {
+      std::string bare = ip.substr(0, ip.find('/'));
+      (bare.find(':') == std::string::npos ? e.ipv4 : e.ipv6).push_back(bare);
+    }
+    auto add_name = [&e](const std::string& name) {
+      if (!name.empty() && std::find(e.names.begin(), e.names.end(), name) == e.names.end()) e.names.push_back(name);
+    };
+    for (const auto& a : setup.aliases) add_name(a);
+    add_name(setup.container_id.substr(0, 12));
+    e.upstream = setup.dns_servers;
+    attachments[i].dns_server = n.gateway;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string dns_config_with(std::string_view old, const DnsEntry& e) {
+  std::string out = join(e.listen) + "\n";
+  auto lines = lines_of(old);
+  for (size_t i = 1; i < lines.size(); ++i)
+    if (!line_of(lines[i], e.container_id)) out += std::string(lines[i]) + "\n";
+  out += fmt::format("{} {} {} {}", e.container_id, join(e.ipv4), join(e.ipv6), join(e.names));
+  if (!e.upstream.empty()) out += " " + join(e.upstream);
+  return out + "\n";
+}
+
+std::string dns_config_without(std::string_view old, std::string_view container_id, bool& empty) {
+  auto lines = lines_of(old);
+  std::string out;
+  empty = true;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0 && line_of(lines[i], container_id)) continue;
+    if (i > 0) empty = false;
+    out += std::string(lines[i]) + "\n";
+  }
+  return out;
+}
+
+NetworkDns::NetworkDns(const Paths& paths, std::string binary) : paths_(&paths), binary_(std::move(binary)) {}
+
+std::string NetworkDns::config_dir() const { return paths_->runroot + "/aardvark-dns"; }
+
+pid_t NetworkDns::running_pid() const {
+  auto text = read_file(config_dir() + "/aardvark.pid");
+  if (!text) return 0;
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
+  (void)end;
+  if (ec != std::errc() || !is_our_aardvark(pid, config_dir())) return 0;
+  return pid;
+}
+
+Result<> NetworkDns::add(const std::vector<DnsEntry>& entries) {
+  if (entries.empty()) return {};
+  std::string dir = config_dir();
+  BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("aardvark-dns")));
+  BERTH_TRY(mkdir_p(dir, 0700));
+  for (const auto& e : entries) {
+    std::string file = dir + "/" + e.network;
+    auto old = read_file(file);
+    if (!old && old.error().code() != ENOENT) return std::unexpected(std::move(old).error());
+    // Written beside the dir, then renamed in: aardvark-dns reads every file in it.
+    std::string tmp = paths_->runroot + "/aardvark-dns." + e.network + ".tmp";
+    BERTH_TRY(write_file_atomic(tmp, dns_config_with(old ? *old : "", e), 0644, Durability::volatile_));
+    if (::rename(tmp.c_str(), file.c_str()) != 0) return sys_error(errno, "rename \"{}\" to \"{}\"", tmp, file);
+  }
+  return reload();
+}
+
+Result<> NetworkDns::remove(std::string_view container_id) {
+  std::string dir = config_dir();
+  if (::access(dir.c_str(), F_OK) != 0) return {};
+  BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("aardvark-dns")));
+  std::error_code ec;
+  bool changed = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name == "aardvark.pid") continue;
+    BERTH_TRY_ASSIGN(text, read_file(e.path().string()));
+    bool empty = false;
+    std::string kept = dns_config_without(text, container_id, empty);
+    if (kept == text) continue;
+    changed = true;
+    std::string tmp = paths_->runroot + "/aardvark-dns." + name + ".tmp";
+    BERTH_TRY(write_file_atomic(tmp, kept, 0644, Durability::volatile_));
+    if (::rename(tmp.c_str(), e.path().c_str()) != 0) return sys_error(errno, "rename \"{}\" to \"{}\"", tmp, e.path().string());
+  }
+  return changed ? reload() : Result<>{};
+}
+
+Result<> NetworkDns::remove_network(std::string_view network) {
+  std::string dir = config_dir();
+  if (::access(dir.c_str(), F_OK) != 0) return {};
+  BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("aardvark-dns")));
+  std::string file = dir + "/" + std::string(network);
+  if (::unlink(file.c_str()) != 0) {
+    if (errno == ENOENT) return {};
+    return sys_error(errno, "remove \"{}\"", file);
+  }
+  return reload();
+}
+
+Result<> NetworkDns::reload() {
+  BERTH_TRY_ASSIGN(any, any_entries(config_dir()));
+  pid_t pid = running_pid();
+  if (!any) {
+    if (pid > 0) stop(pid);
+    return {};
+  }
+  if (pid > 0 && ::kill(pid, SIGHUP) == 0) return {};
+  return start();
+}
+
+Result<> NetworkDns::start() {
+  std::string dir = config_dir();
+  // A stale pid file (a crashed aardvark-dns) must not be taken for a live one.
+  ::unlink((dir + "/aardvark.pid").c_str());
+  std::string log_path = paths_->runroot + "/aardvark-dns.log";
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null_fd) return sys_error(errno, "open /dev/null");
+  // The daemon keeps its stderr: a file, never our caller's pipe.
+  UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log_fd) return sys_error(errno, "open \"{}\"", log_path);
+  std::vector<std::string> args = {binary_, "--config", dir, "-p", "53", "run"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, log_fd.get(), 2);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no lock or pipe of ours outlives us in it
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  // Its own session: a ^C to `berth run` must not reach the network's DNS.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, binary_.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return sys_error(rc, "start \"{}\"", binary_);
+  // aardvark-dns forks its server and exits once the server is ready.
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return sys_error(errno, "wait for \"{}\"", binary_);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string why;
+    if (auto log = read_file(log_path)) why = *log;
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    return error("aardvark-dns --config \"{}\" failed ({}): {}", dir,
+                 WIFEXITED(status) ? fmt::format("exit {}", WEXITSTATUS(status)) : "killed", why);
+  }
+  if (running_pid() == 0) return error("aardvark-dns --config \"{}\" started but wrote no pid file", dir);
+  return {};
+}
+
+void NetworkDns::stop(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  // Gone (or a zombie for its reaper) before the lock goes: a new one
+  // started right after must find port 53 free.
+  for (int i = 0; i < 200 && is_our_aardvark(pid, config_dir()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (is_our_aardvark(pid, config_dir())) {
+    log::warn("aardvark-dns {} did not stop on SIGTERM: killed", pid);
+    ::kill(pid, SIGKILL);
+  }
+  ::unlink((config_dir() + "/aardvark.pid").c_str());
+}
+
+}  // namespace berth::engine
