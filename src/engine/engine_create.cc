@@ -107,9 +107,10 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
 
   // The lease keeps the image (and its snapshots) while the container exists.
   c.lease_id = lease_id(c.id);
-  BERTH_TRY(store->metadata().create_lease(c.lease_id, "container", 0, now_ns() / 1000000000));
-  auto recorded = store->metadata().add_lease_ref(c.lease_id, image::LeaseResource::image, c.image_id);
-  for (int tries = 0; recorded; ++tries) {
+  BERTH_TRY(store->metadata().create_lease_holding(c.lease_id, "container", 0, now_ns() / 1000000000,
+                                                   image::LeaseResource::image, c.image_id));
+  Result<> recorded;
+  for (int tries = 0;; ++tries) {
     recorded = e.db.add_container(c);
     // A generated name another command took meanwhile: pick another.
     if (recorded || recorded.error().code() != EEXIST || !options.name.empty() || tries == 5) break;

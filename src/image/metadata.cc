@@ -294,6 +294,16 @@ Result<> Metadata::add_lease_ref(std::string_view lease_id, LeaseResource type, 
   return r;
 }
 
+Result<LeaseRecord> Metadata::create_lease_holding(std::string_view id, std::string_view kind, int64_t ttl_seconds,
+                                                   int64_t now, LeaseResource type, std::string_view ref) {
+  BERTH_TRY_ASSIGN(tx, Transaction::begin(db_, Transaction::Kind::write, fmt::format("create lease \"{}\"", id)));
+  BERTH_TRY_ASSIGN(lease, create_lease(id, kind, ttl_seconds, now));
+  BERTH_TRY(add_lease_ref(id, type, ref));
+  BERTH_TRY(tx.commit());
+  lease.refs.push_back({type, std::string(ref)});
+  return lease;
+}
+
 Result<> Metadata::remove_lease_ref(std::string_view lease_id, LeaseResource type, std::string_view ref) {
   BERTH_TRY_ASSIGN(st, Statement::prepare(db_, "DELETE FROM lease_refs WHERE lease_id = ?1 AND type = ?2 AND ref = ?3",
                                           fmt::format("remove {} {} from lease \"{}\"", to_string(type), ref,

@@ -114,6 +114,10 @@ class Metadata {
   Result<LeaseRecord> create_lease(std::string_view id, std::string_view kind, int64_t ttl_seconds,
                                    int64_t now);
   Result<> add_lease_ref(std::string_view lease_id, LeaseResource type, std::string_view ref);
+  // create_lease and add_lease_ref in one transaction (one sync instead of
+  // two on a container's start path).
+  Result<LeaseRecord> create_lease_holding(std::string_view id, std::string_view kind, int64_t ttl_seconds,
+                                           int64_t now, LeaseResource type, std::string_view ref);
   Result<> remove_lease_ref(std::string_view lease_id, LeaseResource type, std::string_view ref);
   Result<> delete_lease(std::string_view id);
   // Leases not expired at `now`, with their refs.
