@@ -72,6 +72,7 @@ Result<> Engine::Impl::cleanup_locked(std::string_view id, int* restart_delay_ms
   BERTH_TRY_ASSIGN(updated, db.update_container(c.id, [&](ContainerRecord& r) -> Result<> {
     r.state = ContainerState::stopped;
     r.exit_code = exit->exit_code;
+    r.oom_killed = exit->oom_killed;
     r.finished_at = exit->finished_at;
     r.pid = 0;
     r.monitor_pid = 0;

@@ -77,6 +77,7 @@ std::string container_json(const ContainerRecord& c) {
             {"started_at", c.started_at},
             {"finished_at", c.finished_at},
             {"exit_code", c.exit_code},
+            {"oom_killed", c.oom_killed},
             {"restart_count", c.restart_count},
             {"stopped_by_user", c.stopped_by_user},
             {"pid", c.pid},
@@ -99,6 +100,7 @@ Result<> container_from_json(std::string_view text, ContainerRecord& c) {
     c.started_at = j.value("started_at", int64_t{0});
     c.finished_at = j.value("finished_at", int64_t{0});
     c.exit_code = j.value("exit_code", 0);
+    c.oom_killed = j.value("oom_killed", false);  // absent in rows of older versions
     c.restart_count = j.value("restart_count", 0);
     c.stopped_by_user = j.value("stopped_by_user", false);
     c.pid = j.value("pid", pid_t{0});

@@ -46,7 +46,7 @@ Result<nlohmann::ordered_json> Engine::inspect(std::string_view id_or_name) {
       {"Running", c.state == ContainerState::running || c.state == ContainerState::paused},
       {"Paused", c.state == ContainerState::paused},
       {"Restarting", false},
-      {"OOMKilled", false},
+      {"OOMKilled", c.oom_killed},
       {"Dead", false},
       {"Pid", c.state == ContainerState::stopped ? 0 : c.pid},
       {"ExitCode", c.exit_code},

@@ -26,10 +26,12 @@ Result<> Engine::Impl::start_locked(ContainerRecord& c, const std::function<Resu
   c.state = ContainerState::running;
   c.started_at = now_ns();
   c.stopped_by_user = false;
+  c.oom_killed = false;  // docker's: it describes the last exit
   BERTH_TRY(db.update_container(c.id, [&](ContainerRecord& r) -> Result<> {
     r.state = c.state;
     r.started_at = c.started_at;
     r.stopped_by_user = false;
+    r.oom_killed = false;
     return {};
   }));
   return {};

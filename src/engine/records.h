@@ -32,6 +32,7 @@ struct ContainerRecord {
   ContainerState state = ContainerState::created;
   int64_t created_at = 0, started_at = 0, finished_at = 0;
   int exit_code = 0;
+  bool oom_killed = false;  // the last exit was the kernel OOM killer's (the monitor's exit file)
   int restart_count = 0;
   bool stopped_by_user = false;  // `stop`/`kill` by a user: unless-stopped and always-after-stop rules
   pid_t pid = 0;                 // the container's init, in berth's pid namespace

@@ -66,6 +66,7 @@ TEST_F(EngineDbTest, ContainerRoundTripsEveryField) {
   c.started_at = 5;
   c.finished_at = 6;
   c.exit_code = 137;
+  c.oom_killed = true;
   c.restart_count = 2;
   c.stopped_by_user = true;
   c.pid = 1234;
@@ -89,6 +90,7 @@ TEST_F(EngineDbTest, ContainerRoundTripsEveryField) {
   EXPECT_EQ(got->started_at, 5);
   EXPECT_EQ(got->finished_at, 6);
   EXPECT_EQ(got->exit_code, 137);
+  EXPECT_TRUE(got->oom_killed);
   EXPECT_EQ(got->restart_count, 2);
   EXPECT_TRUE(got->stopped_by_user);
   EXPECT_EQ(got->pid, 1234);
@@ -324,6 +326,20 @@ TEST_F(EngineDbTest, Networks) {
   EXPECT_EQ(db.networks()->size(), 1u);
   ASSERT_TRUE(db.remove_network("berth"));
   EXPECT_EQ(db.network("berth").error().code(), ENOENT);
+}
+
+// A row written before oom_killed was recorded (its record JSON has no key)
+// reads as not OOM-killed.
+TEST_F(EngineDbTest, RowWithoutOomKilledReadsFalse) {
+  auto c = make_container("old");
+  c.oom_killed = true;
+  c.exit_code = 137;
+  ASSERT_TRUE(db.add_container(c));
+  raw_sql(path, "UPDATE containers SET record = '{\"exit_code\": 137}' WHERE name = 'old';");
+  auto got = db.container("old");
+  ASSERT_TRUE(got) << got.error().what();
+  EXPECT_FALSE(got->oom_killed);
+  EXPECT_EQ(got->exit_code, 137);
 }
 
 TEST_F(EngineDbTest, MalformedRowIsAnErrorNamingContainerAndColumn) {

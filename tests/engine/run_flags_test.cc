@@ -49,6 +49,11 @@ class RunFlagsTest : public ::testing::Test {
     EXPECT_EQ(r.status, 0) << r.out;
     return trim(r.out);
   }
+  // `berth inspect`'s State of a container.
+  static nlohmann::json inspect_state(const std::string& name) {
+    auto doc = nlohmann::json::parse(berth("inspect --type container " + name).out, nullptr, false);
+    return doc.is_array() && !doc.empty() ? doc[0].value("State", nlohmann::json::object()) : nlohmann::json::object();
+  }
   static std::string host_cgroup(const std::string& controller, const std::string& id, const std::string& file) {
     return trim(slurp("/sys/fs/cgroup/" + controller + "/berth/" + id + "/" + file));
   }
@@ -204,6 +209,17 @@ TEST_F(RunFlagsTest, MemoryOomIsRecordedByTheMonitor) {
   // berth-monitor read the cgroup's oom_kill counter before the cgroup went.
   std::string exit_file = env().roots.runroot + "/containers/" + id + "/exit";
   EXPECT_NE(slurp(exit_file).find("oom_killed=1"), std::string::npos) << slurp(exit_file);
+  // The exit's cleanup keeps it in the container's record, for inspect.
+  auto state = inspect_state("berth-test-oom");
+  EXPECT_EQ(state.value("OOMKilled", false), true) << state.dump();
+  EXPECT_EQ(state.value("ExitCode", 0), 137) << state.dump();
+  EXPECT_EQ(berth("rm berth-test-oom").status, 0);
+  // An allocation over the limit by a command in a shell, as users write it.
+  r = berth("run --network none --name berth-test-oom --memory 8m busybox sh -c 'head -c 50m /dev/zero | tail'");
+  EXPECT_EQ(r.status, 137) << r.out;
+  state = inspect_state("berth-test-oom");
+  EXPECT_EQ(state.value("OOMKilled", false), true) << state.dump();
+  EXPECT_EQ(state.value("ExitCode", 0), 137) << state.dump();
   EXPECT_EQ(berth("rm berth-test-oom").status, 0);
   // A container that exits by itself is not OOM-killed.
   r = berth("run -d --network none --name berth-test-oom --memory 8m busybox true");
@@ -211,6 +227,9 @@ TEST_F(RunFlagsTest, MemoryOomIsRecordedByTheMonitor) {
   EXPECT_EQ(trim(berth("wait berth-test-oom").out), "0");
   exit_file = env().roots.runroot + "/containers/" + id + "/exit";
   EXPECT_NE(slurp(exit_file).find("oom_killed=0"), std::string::npos) << slurp(exit_file);
+  state = inspect_state("berth-test-oom");
+  EXPECT_EQ(state.value("OOMKilled", true), false) << state.dump();
+  EXPECT_EQ(state.value("ExitCode", -1), 0) << state.dump();
   EXPECT_EQ(berth("rm berth-test-oom").status, 0);
 }
 
