@@ -158,6 +158,7 @@ ContainerRecord Engine::Impl::refreshed(ContainerRecord c) {
     if (exit && *exit) {
       c.state = ContainerState::stopped;
       c.exit_code = (*exit)->exit_code;
+      c.oom_killed = (*exit)->oom_killed;
       c.finished_at = (*exit)->finished_at;
       c.pid = 0;
     }
