@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/spawn.h"
 #include "engine/handler.h"
 
 extern char** environ;
@@ -57,12 +58,7 @@ Result<Ran> run(const std::vector<std::string>& args, bool capture) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  struct Destroy {
-    posix_spawn_file_actions_t* a;
-    ~Destroy() { posix_spawn_file_actions_destroy(a); }
-  } destroy{&actions};
+  SpawnActions actions;
   UniqueFd out_r, out_w, err_r, err_w;
   if (capture) {
     int p[2];
@@ -72,21 +68,13 @@ Result<Ran> run(const std::vector<std::string>& args, bool capture) {
     if (::pipe2(p, O_CLOEXEC) < 0) return sys_error(errno, "pipe");
     err_r.reset(p[0]);
     err_w.reset(p[1]);
-    posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
+    posix_spawn_file_actions_adddup2(actions.get(), out_w.get(), 1);
+    posix_spawn_file_actions_adddup2(actions.get(), err_w.get(), 2);
   }
   // The child gets default signal handling (a monitor may block some).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  SpawnAttributes attr;
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
+  int rc = ::posix_spawnp(&pid, argv[0], actions.get(), attr.get(), argv.data(), environ);
   if (rc != 0) return sys_error(rc, "run \"{}\"", args[0]);
   Ran ran;
   if (capture) {

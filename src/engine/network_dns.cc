@@ -17,6 +17,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/spawn.h"
 #include "engine/db.h"
 
 extern char** environ;
@@ -224,25 +225,15 @@ Result<> NetworkDns::start() {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, log_fd.get(), 2);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no lock or pipe of ours outlives us in it
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
+  SpawnActions actions;
+  posix_spawn_file_actions_adddup2(actions.get(), null_fd.get(), 0);
+  posix_spawn_file_actions_adddup2(actions.get(), null_fd.get(), 1);
+  posix_spawn_file_actions_adddup2(actions.get(), log_fd.get(), 2);
+  posix_spawn_file_actions_addclosefrom_np(actions.get(), 3);  // no lock or pipe of ours outlives us in it
   // Its own session: a ^C to `berth run` must not reach the network's DNS.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  SpawnAttributes attr(POSIX_SPAWN_SETSID);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, binary_.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  int rc = ::posix_spawn(&pid, binary_.c_str(), actions.get(), attr.get(), argv.data(), environ);
   if (rc != 0) return sys_error(rc, "start \"{}\"", binary_);
   // aardvark-dns forks its server and exits once the server is ready.
   int status = 0;
