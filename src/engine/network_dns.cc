@@ -1,6 +1,7 @@
 // aardvark-dns driven as netavark drives it (network_dns.h).
 #include "engine/network_dns.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,8 +12,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "base/file.h"
@@ -83,6 +87,82 @@ Result<bool> any_entries(const std::string& dir) {
   }
   if (ec && ec != std::errc::no_such_file_or_directory) return sys_error(ec.value(), "list \"{}\"", dir);
   return any;
+}
+
+// The IPv4 addresses aardvark-dns is to listen on: the first line of each
+// network file that has entries.
+std::vector<uint32_t> listen_addresses(const std::string& dir) {
+  std::vector<uint32_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().filename() == "aardvark.pid") continue;
+    auto text = read_file(e.path().string());
+    if (!text) continue;
+    auto lines = lines_of(*text);
+    if (lines.size() < 2) continue;
+    std::string_view first = lines[0];
+    while (!first.empty()) {
+      size_t comma = first.find(',');
+      std::string ip(first.substr(0, comma));
+      in_addr addr{};
+      if (::inet_pton(AF_INET, ip.c_str(), &addr) == 1) out.push_back(addr.s_addr);
+      first = comma == std::string_view::npos ? std::string_view() : first.substr(comma + 1);
+    }
+  }
+  return out;
+}
+
+// The UDP sockets bound to port 53, by address (as /proc/net/udp prints
+// it: the network-order word in host order, as in_addr.s_addr holds it).
+std::map<uint32_t, std::set<unsigned long>> udp53_sockets() {
+  std::map<uint32_t, std::set<unsigned long>> out;
+  auto text = read_file("/proc/net/udp");
+  if (!text) return out;
+  auto lines = lines_of(*text);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    unsigned addr = 0, port = 0;
+    unsigned long inode = 0;
+    std::string line(lines[i]);
+    if (std::sscanf(line.c_str(), "%*d: %8X:%4X %*X:%*X %*X %*X:%*X %*X:%*X %*X %*u %*u %lu", &addr, &port, &inode) == 3 &&
+        port == 53)
+      out[addr].insert(inode);
+  }
+  return out;
+}
+
+// aardvark-dns 1.4 (Debian 12's) answers a SIGHUP by closing every
+// listener and binding them all again, so for a moment nothing answers on
+// the gateway: a container that queries then gets "connection refused".
+// Waits until each address has a socket that `before` did not have; false
+// when one has none after `limit` (a rebind that lost the race for the port
+// to the closing socket stays unbound until the next reload). An
+// aardvark-dns that keeps its sockets across a reload (1.11 on) is
+// recognised by the old socket still being there after a while.
+bool wait_until_listening(const std::vector<uint32_t>& addresses,
+                          const std::map<uint32_t, std::set<unsigned long>>& before,
+                          std::chrono::milliseconds limit) {
+  using namespace std::chrono;
+  auto start = steady_clock::now();
+  for (;;) {
+    auto now_bound = udp53_sockets();
+    bool ready = true;
+    bool old_kept = true;
+    for (uint32_t a : addresses) {
+      auto it = now_bound.find(a);
+      if (it == now_bound.end()) { ready = old_kept = false; break; }
+      auto was = before.find(a);
+      bool fresh = was == before.end() ||
+                   std::any_of(it->second.begin(), it->second.end(), [&](unsigned long i) { return !was->second.contains(i); });
+      if (!fresh) ready = false;
+      if (was == before.end() || !std::any_of(it->second.begin(), it->second.end(),
+                                              [&](unsigned long i) { return was->second.contains(i); }))
+        old_kept = false;
+    }
+    auto waited = steady_clock::now() - start;
+    if (ready || (old_kept && waited > milliseconds(200))) return true;
+    if (waited > limit) return false;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
 }
 
 }  // namespace
@@ -206,8 +286,20 @@ Result<> NetworkDns::reload() {
     if (pid > 0) stop(pid);
     return {};
   }
-  if (pid > 0 && ::kill(pid, SIGHUP) == 0) return {};
-  return start();
+  auto addresses = listen_addresses(config_dir());
+  if (pid > 0) {
+    auto before = udp53_sockets();
+    if (::kill(pid, SIGHUP) == 0) {
+      if (wait_until_listening(addresses, before, std::chrono::seconds(1))) return {};
+      log::warn("aardvark-dns {} did not listen on every gateway after a reload: restarted", pid);
+      stop(pid);
+    }
+  }
+  BERTH_TRY(start());
+  if (!wait_until_listening(addresses, {}, std::chrono::seconds(3)))
+    log::warn("aardvark-dns is not listening on every gateway of \"{}\" (see \"{}\")", config_dir(),
+              paths_->runroot + "/aardvark-dns.log");
+  return {};
 }
 
 Result<> NetworkDns::start() {

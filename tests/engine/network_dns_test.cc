@@ -160,7 +160,9 @@ TEST_F(NetworkDnsTest, ConcurrentRunsAllGetTheirEntry) {
   for (int i = 0; i < kRuns; ++i) {
     std::string name = fmt::format("berth-test-c{}", i);
     auto r = env().run("exec berth-test-c0 nslookup " + name);
-    EXPECT_NE(r.out.find("Address: " + address_of(name)), std::string::npos) << name << ": " << r.out;
+    EXPECT_NE(r.out.find("Address: " + address_of(name)), std::string::npos)
+        << name << ": " << r.out << "aardvark-dns's log: " << slurp(paths.runroot + "/aardvark-dns.log")
+        << "its sockets: " << sh("grep ':0035 ' /proc/net/udp").out;
   }
   // Removed at once: the last one out stops aardvark-dns.
   threads.clear();
