@@ -80,13 +80,17 @@ void sweep_ended_sessions(const std::string& run_dir) {
   }
 }
 
-// -d -t: the process's pty master goes to a monitor of the session's own,
-// which supervises the process until it exits (the runtime's detached exec
-// leaves it an orphan of the monitor-to-be, a child subreaper).
-Result<int> exec_detached_terminal(RuntimeHandler& handler, const std::string& id, oci::Process process,
-                                   const ExecSessionPlace& place) {
+// -d: podman's detached exec session. A monitor of the session's own is
+// the process's parent (the runtime's detached exec leaves it a child or an
+// orphan of the monitor-to-be, a child subreaper): it reaps it, records its
+// exit status, and holds its pty master with -t or its output pipes without
+// (the output is discarded). Without it the process would be orphaned to
+// PID 1, which may never reap it: a zombie that keeps the container's cgroup
+// busy after the container is gone.
+Result<int> exec_detached(RuntimeHandler& handler, const std::string& id, oci::Process process,
+                          const ExecSessionPlace& place) {
   if (place.monitor_binary.empty() || place.run_dir.empty())
-    return error("exec -d -t: no place for the session's monitor");
+    return error("exec -d: no place for the session's monitor");
   sweep_ended_sessions(place.run_dir);
   std::string dir = place.run_dir + "/" + std::string(kSessionPrefix) + "XXXXXX";
   if (!::mkdtemp(dir.data())) return sys_error(errno, "create exec session directory \"{}\"", dir);
@@ -96,9 +100,11 @@ Result<int> exec_detached_terminal(RuntimeHandler& handler, const std::string& i
   spec.run_dir = dir;
   spec.log_path = "/dev/null";  // podman logs nothing of a detached exec session
   spec.log_max_size = 0;        // (and /dev/null is never rotated)
-  spec.terminal = true;
+  spec.terminal = process.terminal;
   std::string pid_file = dir + "/pid";
   auto started = start_monitor(spec, [&](const ContainerStdio& stdio) -> Result<pid_t> {
+    // stdin is /dev/null, stdout and stderr the monitor's pipes (or, with a
+    // terminal, all three /dev/null and the pty's master sent to the socket).
     BERTH_TRY(handler.exec(HandlerExec{id, process, true, stdio.console_socket, pid_file}));
     BERTH_TRY_ASSIGN(text, read_file(pid_file));
     int pid = 0;
@@ -159,25 +165,20 @@ Result<oci::Process> exec_process(const oci::Process& container, const ExecReque
 
 Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id,
                               oci::Process process, const ExecRequest& request, const ExecSessionPlace& session) {
-  if (request.detach && request.tty) return exec_detached_terminal(handler, id, std::move(process), session);
+  if (request.detach) return exec_detached(handler, id, std::move(process), session);
   if (request.tty) process.console_size = terminal_size(0);
-  HandlerExec exec{id, std::move(process), request.detach, "", ""};
+  HandlerExec exec{id, std::move(process), false, "", ""};
 
-  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null) return sys_error(errno, "open /dev/null");
-  std::vector<FdSwap> swaps;
-  if (request.detach) {
-    for (int fd : {0, 1, 2}) {
-      BERTH_TRY_ASSIGN(swap, FdSwap::to(fd, null));
-      swaps.push_back(std::move(swap));
-    }
-  } else if (!request.interactive) {
+  std::optional<FdSwap> stdin_null;
+  if (!request.interactive) {
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null) return sys_error(errno, "open /dev/null");
     BERTH_TRY_ASSIGN(swap, FdSwap::to(0, null));
-    swaps.push_back(std::move(swap));
+    stdin_null.emplace(std::move(swap));
   }
   // In the foreground the runtime itself relays the terminal (runc's way:
   // our terminal in raw mode, resizes passed on); a console socket is only
-  // for a detached process (exec_detached_terminal).
+  // for a detached process (exec_detached).
   return handler.exec(exec);
 }
 

@@ -33,18 +33,22 @@ struct ExecRequest {
 Result<oci::Process> exec_process(const oci::Process& container, const ExecRequest& request,
                                   const std::string& rootfs);
 
-// Where a detached process with a terminal (-d -t) is supervised: podman's
-// detached exec session. A berth-monitor of its own holds the pty master,
-// in a session directory made under `run_dir` (the container's run dir,
-// removed with it; sessions that ended are swept by the next one); the
-// output is discarded, as podman's detached exec sessions log nothing.
+// Where a detached process (-d, with or without -t) is supervised:
+// podman's detached exec session. A berth-monitor of its own is the
+// process's parent (it reaps it: PID 1 may not) and holds its pty master or
+// output pipes, in a session directory made under `run_dir` (the
+// container's run dir, removed with it) where it records the exit status
+// in `exit`, as a container's monitor does; sessions that ended are swept
+// by the next one. The output is discarded, as podman's detached exec
+// sessions log nothing.
 struct ExecSessionPlace {
   std::string monitor_binary;
   std::string run_dir;
 };
 
 // Runs it through `handler` with our stdio: without -i the process's stdin
-// is /dev/null, detached all three are. With -t the runtime relays a pty of
+// is /dev/null; detached its stdin is /dev/null and its output goes to the
+// session's monitor. With -t the runtime relays a pty of
 // the process's own (as `runc exec -t`: our terminal in raw mode, its size
 // passed on, SIGWINCH included); detached with -t, the session's monitor
 // holds it. Returns the process's exit status (128+signal when killed; 0

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "engine/command_failure.h"
 #include "engine/handler.h"
 #include "runtime/container.h"
 #include "runtime/exec.h"
@@ -30,7 +31,12 @@ class BuiltinHandler final : public RuntimeHandler {
     return launched.record.pid;
   }
 
-  Result<> start(std::string_view id) override { return runtime_.start(std::string(id)); }
+  Result<> start(std::string_view id) override {
+    // The init's execve failure comes back as text (exec fifo).
+    auto started = runtime_.start(std::string(id));
+    if (!started) return std::unexpected(with_exec_format_errno(std::move(started).error()));
+    return {};
+  }
 
   Result<> kill(std::string_view id, int signal, bool all) override {
     return runtime_.kill(std::string(id), signal, all);

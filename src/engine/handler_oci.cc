@@ -16,7 +16,10 @@
 
 #include "base/file.h"
 #include "base/spawn.h"
+#include "engine/command_failure.h"
+#include "engine/exec_format.h"
 #include "engine/handler.h"
+#include "oci/config.h"
 
 extern char** environ;
 
@@ -165,7 +168,8 @@ std::string trimmed(std::string s) {
 class OciHandler final : public RuntimeHandler {
  public:
   OciHandler(std::string name, std::string binary, std::string root)
-      : name_(std::move(name)), binary_(std::move(binary)), root_(std::move(root)) {}
+      : name_(std::move(name)), binary_(std::move(binary)), root_(std::move(root)),
+        reports_exec_failures_(binary_.substr(binary_.rfind('/') + 1).starts_with("berth-runtime")) {}
 
   const std::string& name() const override { return name_; }
 
@@ -186,7 +190,21 @@ class OciHandler final : public RuntimeHandler {
     return pid;
   }
 
-  Result<> start(std::string_view id) override { return done(checked({"start", std::string(id)})); }
+  Result<> start(std::string_view id) override {
+    if (!reports_exec_failures_) {
+      auto checked_format = check_init_format(id);
+      if (!checked_format) {
+        // Nothing waits for a start that cannot succeed (berth-runtime's
+        // init is gone too when its execve fails).
+        (void)checked({"kill", std::string(id), "KILL"});
+        return checked_format;
+      }
+    }
+    // berth-runtime's init reports its execve's failure to `start`.
+    auto started = checked({"start", std::string(id)});
+    if (!started) return std::unexpected(with_exec_format_errno(std::move(started).error()));
+    return {};
+  }
 
   Result<> kill(std::string_view id, int signal, bool all) override {
     std::vector<std::string> args = {"kill"};
@@ -234,6 +252,10 @@ class OciHandler final : public RuntimeHandler {
   }
 
   Result<int> exec(const HandlerExec& request) override {
+    if (!reports_exec_failures_) {
+      BERTH_TRY_ASSIGN(st, state(request.id));
+      if (st.pid > 0) BERTH_TRY(with_context(check_exec_format(st.pid, request.process), fmt::format("{} exec \"{}\"", name_, request.id)));
+    }
     BERTH_TRY(mkdir_p(root_, 0700));
     BERTH_TRY_ASSIGN(process, make_temp(root_, "." + request.id + ".exec-"));
     BERTH_TRY(write_all(process.fd.get(), process_to_json(request.process), process.path));
@@ -306,7 +328,23 @@ class OciHandler final : public RuntimeHandler {
     return Error(code, fmt::format("{} {} \"{}\": {}", name_, verb, id, msgs));
   }
 
+  // runc and crun exec the container's command after `start` (or a
+  // detached `exec`) returned: a file the kernel cannot execute is looked
+  // at first (exec_format.h). berth-runtime reports the execve's errno.
+  Result<> check_init_format(std::string_view id) {
+    BERTH_TRY_ASSIGN(out, checked({"state", std::string(id)}));
+    auto doc = nlohmann::json::parse(out, nullptr, false);
+    if (!doc.is_object()) return error("{} state \"{}\": not a JSON object", name_, id);
+    pid_t pid = doc.value("pid", 0);
+    std::string bundle = doc.value("bundle", "");
+    if (pid <= 0 || bundle.empty()) return {};
+    BERTH_TRY_ASSIGN(spec, oci::load_config(bundle));
+    if (!spec.process) return {};
+    return with_context(check_exec_format(pid, *spec.process), fmt::format("{} start \"{}\"", name_, id));
+  }
+
   std::string name_, binary_, root_;
+  bool reports_exec_failures_;
 };
 
 }  // namespace

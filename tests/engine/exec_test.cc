@@ -165,6 +165,29 @@ TEST_F(ExecTest, Terminal) {
   EXPECT_NE(r.out.find("not a tty"), std::string::npos) << r.out;
 }
 
+// -it when berth's stdin is not a terminal: podman's behaviour (berth's CLI
+// follows podman; docker refuses with "the input device is not a TTY" and
+// exit 1): the process gets its pty all the same; `run -it` warns as podman
+// 4 does, `exec -it` silently.
+TEST_F(ExecTest, ItWithoutATerminalOnStdin) {
+  auto r = sh(env().berth() + " exec -it berth-test-exec sh -c 'tty; exit 5' < /dev/null");
+  EXPECT_EQ(r.status, 5) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+  r = sh("printf 'echo typed-$((6*7))\\nexit 7\\n' | " + env().berth() + " exec -it berth-test-exec sh");
+  EXPECT_EQ(r.status, 7) << r.out;
+  EXPECT_NE(r.out.find("typed-42"), std::string::npos) << r.out;
+
+  r = sh(env().berth() + " run --rm -it --network none busybox sh -c 'tty; exit 3' < /dev/null");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("warning: the input device is not a TTY"), std::string::npos) << r.out;
+  // -t alone, or -i alone, is no reason for a warning.
+  r = sh(env().berth() + " run --rm -t --network none busybox true < /dev/null");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+}
+
 TEST_F(ExecTest, RefusedWhenPausedOrStopped) {
   ASSERT_EQ(berth("pause berth-test-exec").status, 0);
   auto r = exec("berth-test-exec true");

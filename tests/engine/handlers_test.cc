@@ -5,20 +5,51 @@
 // pause/unpause, logs and kill with a signal the container handles, and
 // the run flags' settings (devices, sysctls, limits, caps, --init...) as
 // each handler applies them.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine_env.h"
 
 namespace berth::engine::testing {
 namespace {
+
+// The host pid of the process whose argv is exactly `argv` (NUL-separated), or 0.
+pid_t find_process(const std::string& argv) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (slurp(e.path() / "cmdline") == argv) return std::stoi(name);
+  }
+  return 0;
+}
+
+pid_t parent_of(pid_t pid) {
+  std::string status = slurp(fmt::format("/proc/{}/status", pid));
+  auto at = status.find("PPid:\t");
+  return at == std::string::npos ? 0 : std::stoi(status.substr(at + 6));
+}
+
+// Any cgroup directory of the container left, in every hierarchy (v1
+// controllers, the hybrid cgroup2 mount, a pure v2 host).
+std::string leftover_cgroup(const std::string& id) {
+  std::vector<std::filesystem::path> candidates = {std::filesystem::path("/sys/fs/cgroup/berth") / id};
+  for (const auto& e : std::filesystem::directory_iterator("/sys/fs/cgroup"))
+    candidates.push_back(e.path() / "berth" / id);
+  for (const auto& c : candidates)
+    if (std::filesystem::exists(c)) return c;
+  return "";
+}
 
 class HandlerTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -160,7 +191,7 @@ TEST_P(HandlerTest, ExecCpTopStats) {
   EXPECT_EQ(doc[0]["raw"]["mem_limit"], 64 << 20) << r.out;
   EXPECT_GT(doc[0]["raw"].value("mem_usage", uint64_t(0)), 0u) << r.out;
   EXPECT_NE(doc[0].value("pids", "0"), "0") << r.out;
-  reap_zombies();  // the detached exec's process came to us, its subreaper: it leaves the cgroup once reaped
+  // No reap_zombies() first: the detached exec's session monitor reaped it.
   EXPECT_EQ(berth("rm -f berth-test-hv").status, 0);
 }
 
@@ -225,6 +256,115 @@ TEST_P(HandlerTest, LogsSignalsRestart) {
   EXPECT_EQ(trim(berth("wait berth-test-hl").out), "137");
   EXPECT_NE(berth("kill berth-test-hl").status, 0) << "kill of an exited container";
   EXPECT_EQ(berth("rm berth-test-hl").status, 0);
+}
+
+// exec -d: the process's parent is its session's monitor, which reaps it
+// (PID 1 here does not: the test program, a subreaper, must not be the one
+// either) and records its exit; rm -f is then quick and leaves no cgroup.
+TEST_P(HandlerTest, DetachedExecIsReapedAndRmIsQuick) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-hd busybox sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string id = inspect("berth-test-hd").value("Id", "");
+  ASSERT_EQ(id.size(), 64u);
+  reap_zombies();
+  std::string run_dir = env().roots.runroot + "/containers/" + id;
+  r = berth("exec -d berth-test-hd sleep 1001");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  pid_t pid = 0;
+  for (int i = 0; i < 100 && pid == 0; ++i) {
+    pid = find_process(std::string("sleep\0" "1001\0", 11));
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(pid, 0) << "the detached exec's process is not running";
+  pid_t parent = parent_of(pid);
+  EXPECT_NE(parent, ::getpid());
+  EXPECT_EQ(trim(slurp(fmt::format("/proc/{}/comm", parent))), "berth-monitor");
+  // Its exit, recorded by the session's monitor; no zombie left.
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  std::string exit_text;
+  for (int i = 0; i < 100 && exit_text.empty(); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(run_dir))
+      if (e.path().filename().string().starts_with("exec-session-") && std::filesystem::exists(e.path() / "exit"))
+        exit_text = slurp(e.path() / "exit");
+    if (exit_text.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(exit_text.starts_with("exit_code=143\n")) << exit_text;
+  EXPECT_FALSE(std::filesystem::exists(fmt::format("/proc/{}", pid))) << "a zombie stays";
+
+  // One still running when the container is removed.
+  r = berth("exec -d berth-test-hd sleep 1002");
+  ASSERT_EQ(r.status, 0) << r.out;
+  pid = 0;
+  for (int i = 0; i < 100 && pid == 0; ++i) {
+    pid = find_process(std::string("sleep\0" "1002\0", 11));
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(pid, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  r = berth("rm -f berth-test-hd");
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_LT(took, 2.0);
+  EXPECT_EQ(leftover_cgroup(id), "");
+  EXPECT_FALSE(std::filesystem::exists(fmt::format("/proc/{}", pid))) << "a zombie stays";
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
+// A file the kernel cannot execute (ENOEXEC: neither "#!" nor an ELF of this
+// machine) is docker's 126, with a message naming it, whether the runtime
+// reports its execve's errno (builtin, berth-runtime) or runs execve after
+// it returned (runc: berth looks at the file first).
+TEST_P(HandlerTest, ExecFormatErrorIs126) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-hf busybox sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = berth("exec berth-test-hf sh -c 'printf garbage > /x; chmod 755 /x; cp /x /bin/berth-test-garbage; "
+            ": > /empty; chmod 755 /empty'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const std::string command : {"/x", "berth-test-garbage", "/empty"}) {
+    r = berth("exec berth-test-hf " + command);
+    EXPECT_EQ(r.status, 126) << command << ": " << r.out;
+    EXPECT_NE(r.out.find(command + "\""), std::string::npos) << r.out;  // the name, or the path found
+    EXPECT_NE(lower(r.out).find("exec format error"), std::string::npos) << r.out;
+  }
+  r = berth("exec -d berth-test-hf /x");
+  EXPECT_EQ(r.status, 126) << r.out;
+  EXPECT_NE(r.out.find("\"/x\""), std::string::npos) << r.out;
+  // An ELF of another machine (busybox with e_machine EM_ARM, 40), unless
+  // binfmt_misc could run it.
+  bool binfmt = false;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/sys/fs/binfmt_misc", ec))
+    if (e.path().filename() != "register" && e.path().filename() != "status") binfmt = true;
+  if (!binfmt) {
+    r = berth("exec berth-test-hf sh -c 'cp /bin/busybox /arm; printf \"\\050\\000\" | "
+              "dd of=/arm bs=1 seek=18 conv=notrunc 2>/dev/null'");
+    ASSERT_EQ(r.status, 0) << r.out;
+    r = berth("exec berth-test-hf /arm");
+    EXPECT_EQ(r.status, 126) << r.out;
+    EXPECT_NE(lower(r.out).find("exec format error"), std::string::npos) << r.out;
+  }
+  // Scripts and ELF of this machine still run.
+  EXPECT_EQ(berth("exec berth-test-hf sh -c 'printf \"#!/bin/sh\\nexit 3\\n\" > /s; chmod 755 /s'").status, 0);
+  EXPECT_EQ(berth("exec berth-test-hf /s").status, 3);
+  EXPECT_EQ(berth("rm -f berth-test-hf").status, 0);
+
+  // The container's own command: run fails with 126 and removes it (--rm).
+  std::string garbage = env().roots.dir + "/garbage-" + GetParam();
+  image::testing::spit(garbage, "garbage");
+  ASSERT_EQ(::chmod(garbage.c_str(), 0755), 0);
+  r = berth("run --rm " + run_flags() + "-v " + garbage + ":/garbage --entrypoint /garbage busybox");
+  EXPECT_EQ(r.status, 126) << r.out;
+  EXPECT_NE(r.out.find("\"/garbage\""), std::string::npos) << r.out;
+  EXPECT_NE(lower(r.out).find("exec format error"), std::string::npos) << r.out;
+  r = berth("run -d " + run_flags() + "--name berth-test-hg -v " + garbage + ":/garbage --entrypoint /garbage busybox");
+  EXPECT_EQ(r.status, 126) << r.out;
+  EXPECT_EQ(berth("rm -f berth-test-hg").status, 0);
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
 }
 
 // The flags' settings as each handler applies them (run_flags_test.cc has

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "engine/command_failure.h"
 #include "engine/container_exec.h"
 #include "oci/config.h"
 
@@ -27,11 +28,10 @@ Result<int> run_exec(const Globals& g, const std::string& container, engine::Exe
   engine::ExecSessionPlace session{engine.config().monitor_path, engine.paths().run_dir(c.id)};
   auto status = engine::exec_in_container(*handler, c.id, std::move(process), request, session);
   if (!status) {
-    // The command itself could not run: docker's statuses.
-    int code = status.error().code();
-    if (code == ENOENT || code == EACCES || code == ENOEXEC) {
+    // The command itself could not run: docker's 127/126.
+    if (int code = engine::command_failure_status(status.error()); code != 0) {
       report(status.error());
-      return code == ENOENT ? 127 : 126;
+      return code;
     }
   }
   return status;

@@ -1,8 +1,11 @@
 // berth run [flags] IMAGE [COMMAND [ARG...]]: create + start; attached
 // unless -d (which prints the id); the exit status is the container's
 // (docker's 127/126 when its command is not found or cannot be executed).
+#include <unistd.h>
+
 #include <cstdio>
 
+#include "base/log.h"
 #include "commands.h"
 #include "engine/command_failure.h"
 #include "run_flags.h"
@@ -16,6 +19,10 @@ void add_run(CLI::App& app, Globals& g) {
     cmd->callback([&g, cmd, f]() {
       auto opts = run_options(*f, cmd->remaining());
       if (!opts) return void(g.exit_code = report(opts.error()));
+      // podman's answer to -it without a terminal to read (docker refuses):
+      // a warning, and the container gets its pty all the same.
+      if (opts->tty && opts->interactive && ::isatty(0) != 1)
+        log::warn("the input device is not a TTY: the --tty and --interactive flags might not work properly");
       auto pull = engine::parse_pull_policy(f->pull);
       if (!pull) return void(g.exit_code = report(pull.error()));
       auto engine = open_engine(g);
