@@ -268,12 +268,14 @@ TEST_P(HandlerTest, DetachedExecIsReapedAndRmIsQuick) {
   ASSERT_EQ(id.size(), 64u);
   reap_zombies();
   std::string run_dir = env().roots.runroot + "/containers/" + id;
-  r = berth("exec -d berth-test-hd sleep 1001");
+  // Arguments no other test program running at the same time uses.
+  std::string first = std::to_string(100000 + ::getpid()), second = std::to_string(200000 + ::getpid());
+  r = berth("exec -d berth-test-hd sleep " + first);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "");
   pid_t pid = 0;
   for (int i = 0; i < 100 && pid == 0; ++i) {
-    pid = find_process(std::string("sleep\0" "1001\0", 11));
+    pid = find_process("sleep" + std::string(1, '\0') + first + std::string(1, '\0'));
     if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_GT(pid, 0) << "the detached exec's process is not running";
@@ -293,11 +295,11 @@ TEST_P(HandlerTest, DetachedExecIsReapedAndRmIsQuick) {
   EXPECT_FALSE(std::filesystem::exists(fmt::format("/proc/{}", pid))) << "a zombie stays";
 
   // One still running when the container is removed.
-  r = berth("exec -d berth-test-hd sleep 1002");
+  r = berth("exec -d berth-test-hd sleep " + second);
   ASSERT_EQ(r.status, 0) << r.out;
   pid = 0;
   for (int i = 0; i < 100 && pid == 0; ++i) {
-    pid = find_process(std::string("sleep\0" "1002\0", 11));
+    pid = find_process("sleep" + std::string(1, '\0') + second + std::string(1, '\0'));
     if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_GT(pid, 0);
