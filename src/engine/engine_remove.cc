@@ -39,6 +39,9 @@ Result<> Engine::Impl::remove_locked(const ContainerRecord& c, bool volumes) {
   }
   if (auto r = db.remove_container(c.id); !r && r.error().code() != ENOENT) return r;
   ::unlink(paths().lock(c.id).c_str());
+  // A pod member's name is no longer one the pod answers to on its network.
+  if (!c.pod_id.empty() && !c.infra)
+    if (auto r = pods().leave(c.pod_id); !r) log::warn("pod of {}: {}", c.id, r.error().what());
   return {};
 }
 

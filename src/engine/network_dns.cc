@@ -165,6 +165,14 @@ bool wait_until_listening(const std::vector<uint32_t>& addresses,
   }
 }
 
+// Whether a network's file has `e` as it would write it (its listen line too).
+bool has_entry(std::string_view text, const DnsEntry& e) {
+  std::string alone = dns_config_with("", e);  // "listen\nline\n"
+  std::string_view view(alone);
+  size_t nl = view.find('\n');
+  return text.starts_with(view.substr(0, nl + 1)) && text.find(view.substr(nl)) != std::string_view::npos;
+}
+
 }  // namespace
 
 std::vector<DnsEntry> dns_entries(const std::vector<NetworkRecord>& records, std::vector<NetAttachment>& attachments,
@@ -234,15 +242,20 @@ Result<> NetworkDns::add(const std::vector<DnsEntry>& entries) {
   std::string dir = config_dir();
   BERTH_TRY_ASSIGN(lock, lock_object(paths_->lock("aardvark-dns")));
   BERTH_TRY(mkdir_p(dir, 0700));
+  bool changed = false;
   for (const auto& e : entries) {
     std::string file = dir + "/" + e.network;
     auto old = read_file(file);
     if (!old && old.error().code() != ENOENT) return std::unexpected(std::move(old).error());
+    // The same entry again (a pod member joining a pod that has its names): no reload.
+    if (old && has_entry(*old, e)) continue;
+    changed = true;
     // Written beside the dir, then renamed in: aardvark-dns reads every file in it.
     std::string tmp = paths_->runroot + "/aardvark-dns." + e.network + ".tmp";
     BERTH_TRY(write_file_atomic(tmp, dns_config_with(old ? *old : "", e), 0644, Durability::volatile_));
     if (::rename(tmp.c_str(), file.c_str()) != 0) return sys_error(errno, "rename \"{}\" to \"{}\"", tmp, file);
   }
+  if (!changed && running_pid() > 0) return {};
   return reload();
 }
 

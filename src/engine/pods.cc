@@ -17,6 +17,7 @@
 #include "engine/etc_files.h"
 #include "engine/flags.h"
 #include "engine/monitor.h"
+#include "engine/network_dns.h"
 #include "oci/config.h"
 #include "runtime/container.h"
 
@@ -122,6 +123,19 @@ oci::Spec infra_spec(const PodRecord& pod, const std::string& rootfs, const std:
 
 bool running(const ContainerRecord& c) { return c.state == ContainerState::running || c.state == ContainerState::paused; }
 
+bool has_infra(const PodRecord& pod) { return !pod.infra_id.empty(); }
+
+// The kinds in podman's inspect order (cgroup, ipc, net, pid, uts).
+std::vector<std::string> shared_kinds_of(const PodShare& share) {
+  std::vector<std::string> out;
+  if (share.cgroup) out.emplace_back("cgroup");
+  if (share.ipc) out.emplace_back("ipc");
+  if (share.net) out.emplace_back("net");
+  if (share.pid) out.emplace_back("pid");
+  if (share.uts) out.emplace_back("uts");
+  return out;
+}
+
 // A member's names in the pod's /etc/hosts: its name, and its own hostname
 // when the pod does not share its UTS namespace (else the pod's hostname,
 // already on the pod's line, is its own).
@@ -157,13 +171,7 @@ Result<PodShare> parse_pod_share(std::string_view value) {
 }
 
 std::vector<std::string> shared_kinds(const PodRecord& pod) {
-  std::vector<std::string> out;
-  if (pod.share_cgroup) out.emplace_back("cgroup");
-  if (pod.share_ipc) out.emplace_back("ipc");
-  if (pod.share_net) out.emplace_back("net");
-  if (pod.share_pid) out.emplace_back("pid");
-  if (pod.share_uts) out.emplace_back("uts");
-  return out;
+  return shared_kinds_of(PodShare{pod.share_net, pod.share_ipc, pod.share_uts, pod.share_pid, pod.share_cgroup});
 }
 
 std::string pod_state(const std::vector<ContainerRecord>& containers) {
@@ -192,7 +200,39 @@ NetworkSetup Pods::network_setup(const PodRecord& pod, const ContainerRecord& in
   if (!pod.network.empty()) setup.networks = {pod.network};
   setup.ports = infra.ports.empty() ? pod.ports : infra.ports;
   setup.aliases = {pod.name};
+  setup.dns_servers = pod.dns;  // aardvark-dns's upstream for the pod, as a container's --dns
   return setup;
+}
+
+Result<std::vector<std::string>> Pods::dns_names(const PodRecord& pod) {
+  std::vector<std::string> names;
+  auto add = [&names](const std::string& name) {
+    if (!name.empty() && std::ranges::find(names, name) == names.end()) names.push_back(name);
+  };
+  add(pod.name);
+  add(pod.hostname);
+  BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
+  for (const auto& m : members) {
+    if (m.infra) continue;
+    add(m.name);
+    for (const auto& alias : m.options.network_aliases) add(alias);
+  }
+  return names;
+}
+
+Result<> Pods::update_dns(const PodRecord& pod, const ContainerRecord& infra) {
+  if (!uses_cni(pod) || !running(infra) || infra.network_status.empty()) return {};
+  BERTH_TRY_ASSIGN(attachments, attachments_from_json(infra.network_status));
+  std::vector<NetworkRecord> records;
+  for (const auto& a : attachments) {
+    BERTH_TRY_ASSIGN(n, ctx_.networks->inspect(a.network));
+    records.push_back(std::move(n));
+  }
+  NetworkSetup setup = network_setup(pod, infra);
+  BERTH_TRY_ASSIGN(names, dns_names(pod));
+  setup.aliases = std::move(names);
+  return with_context(NetworkDns(*ctx_.paths).add(dns_entries(records, attachments, setup)),
+                      fmt::format("pod \"{}\": its names on the network", pod.name));
 }
 
 Result<PodRecord> Pods::create(const PodCreateOptions& options) {
@@ -201,11 +241,28 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   pod.id = new_id();
   pod.name = options.name.empty() ? new_name() : options.name;
   pod.hostname = options.hostname.empty() ? pod.name : options.hostname;
-  pod.share_pid = options.share.pid;
-  pod.share_net = options.share.net;
-  pod.share_ipc = options.share.ipc;
-  pod.share_uts = options.share.uts;
-  pod.share_cgroup = options.share.cgroup;
+  PodShare share = options.share.value_or(PodShare{});
+  bool shares_any = share.net || share.ipc || share.uts || share.pid || share.cgroup;
+  // As podman 4.3: --share none (or "") alone means no infra; --infra=true keeps one.
+  bool infra_wanted = options.infra.value_or(!options.share || shares_any);
+  if (!infra_wanted) {
+    std::string_view why = options.infra ? "--infra=false" : "--share none makes none; --infra=true keeps one";
+    auto refuse = [&](std::string_view what) {
+      return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\": {} needs an infra container ({})", pod.name, what, why)));
+    };
+    if (options.share && shares_any) return refuse(fmt::format("--share {}", fmt::join(shared_kinds_of(share), ",")));
+    share = PodShare{false, false, false, false, false};  // the members' own namespaces
+    if (!options.ports.empty()) return refuse("publishing ports (-p)");
+    if (!options.network.empty()) return refuse(fmt::format("--network {}", options.network));
+    if (!options.add_hosts.empty()) return refuse("--add-host");
+    if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty()) return refuse("--dns...");
+    if (!options.shm_size.empty()) return refuse("--shm-size");
+  }
+  pod.share_pid = share.pid;
+  pod.share_net = share.net;
+  pod.share_ipc = share.ipc;
+  pod.share_uts = share.uts;
+  pod.share_cgroup = share.cgroup;
   pod.ports = options.ports;
   pod.network = options.network;
   pod.labels = options.labels;
@@ -235,6 +292,11 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   if (pod.network.starts_with("container:"))
     return refuse(fmt::format("--network {} is not possible for a pod", pod.network));
 
+  if (!infra_wanted) {
+    BERTH_TRY(ctx_.db->add_pod(pod));
+    return pod;
+  }
+
   ContainerRecord infra;
   infra.id = new_id();
   infra.name = short_id(pod.id) + "-infra";
@@ -258,6 +320,9 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
 }
 
 Result<ContainerRecord> Pods::infra(const PodRecord& pod) {
+  if (!has_infra(pod))
+    return std::unexpected(Error(ENOENT, fmt::format("pod \"{}\" has no infra container (created with --infra=false or "
+                                                     "--share none)", pod.name)));
   return with_context(ctx_.db->container(pod.infra_id), fmt::format("pod \"{}\": infra container", pod.name));
 }
 
@@ -286,6 +351,8 @@ Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
   std::vector<NetAttachment> attachments;
   NetworkSetup setup = network_setup(pod, infra);
   setup.ports = pod.ports;
+  BERTH_TRY_ASSIGN(names, dns_names(pod));
+  setup.aliases = std::move(names);
   bool network_up = false;
   struct Undo {
     std::function<void()> fn;
@@ -363,8 +430,11 @@ Result<> Pods::write_pod_etc_files(const PodRecord& pod, const ContainerRecord& 
   EtcInputs etc;
   etc.hostname = pod.hostname;
   etc.aliases = {infra.name};
-  for (const auto& a : attachments)
+  for (const auto& a : attachments) {
     for (const auto& ip : a.ips) etc.addresses.push_back(strip_prefix_len(ip));
+    // aardvark-dns on the gateway (the pod's --dns become its upstream), as a container's own resolv.conf.
+    if (!a.dns_server.empty()) etc.network_dns.push_back(a.dns_server);
+  }
   etc.add_hosts = pod.add_hosts;
   etc.dns = pod.dns;
   etc.dns_search = pod.dns_search;
@@ -402,6 +472,7 @@ Result<> Pods::teardown_infra(const PodRecord& pod, const ContainerRecord& infra
 }
 
 Result<> Pods::stop_infra(const PodRecord& pod, int timeout_s) {
+  if (!has_infra(pod)) return {};
   BERTH_TRY_ASSIGN(infra, this->infra(pod));
   if (!running(infra)) return {};
   std::string run_dir = ctx_.paths->run_dir(infra.id);
@@ -425,11 +496,13 @@ Result<> Pods::stop_infra(const PodRecord& pod, int timeout_s) {
 
 Result<PodRecord> Pods::start(std::string_view name) {
   BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
-  {
+  if (has_infra(pod)) {
     BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
     BERTH_TRY(start_infra(pod));
   }
   BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
+  if (members.empty())
+    return std::unexpected(Error(ENOENT, fmt::format("pod \"{}\" has no containers to start", pod.name)));
   for (const auto& m : members)
     if (!m.infra && !running(m))
       BERTH_TRY(with_context(ctx_.members.start(m.id), fmt::format("start {} of pod \"{}\"", m.name, pod.name)));
@@ -461,7 +534,7 @@ Result<> Pods::remove(std::string_view name, bool force) {
       BERTH_TRY(with_context(ctx_.members.remove(m.id, force), fmt::format("remove {} of pod \"{}\"", m.name, pod.name)));
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
   BERTH_TRY(stop_infra(pod, 0));
-  if (auto infra = this->infra(pod)) {
+  if (auto infra = this->infra(pod); has_infra(pod) && infra) {
     std::error_code ec;
     std::filesystem::remove_all(ctx_.paths->run_dir(infra->id), ec);
     std::filesystem::remove_all(ctx_.paths->container_dir(infra->id), ec);
@@ -571,6 +644,10 @@ Result<> check_pod_member(const PodRecord& pod, const RunOptions& options) {
       return refuse("shares the pod's /etc/hosts: --add-host belongs on the pod (berth pod create --add-host)");
     if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty())
       return refuse("shares the pod's /etc/resolv.conf: --dns... belong on the pod (berth pod create --dns)");
+    // The value would change the pod's namespace under the other members.
+    for (const auto& sysctl : options.sysctls)
+      if (sysctl.starts_with("net.") || sysctl.starts_with("net/"))
+        return refuse(fmt::format("shares the pod's network: --sysctl {} is not possible", sysctl));
   }
   if (pod.share_uts && !options.hostname.empty())
     return refuse("shares the pod's hostname: --hostname is not possible");
@@ -583,17 +660,23 @@ Result<PodMembership> Pods::join(std::string_view name, std::string_view member_
                                   std::string_view member_hostname) {
   BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
-  BERTH_TRY_ASSIGN(infra, start_infra(pod));
   PodMembership m;
+  if (!has_infra(pod)) {  // nothing shared: the member's own namespaces
+    m.pod = std::move(pod);
+    return m;
+  }
+  BERTH_TRY_ASSIGN(infra, start_infra(pod));
   std::string ns_dir = pod_ns_dir(*ctx_.paths, pod.id);
   if (pod.share_net) {
     m.shares_network = true;
     m.netns = infra.netns;
     m.namespaces.network = uses_netns(pod) ? infra.netns : "host";
+    m.namespaces.network_pod = pod.name;
     std::string userdata = ctx_.paths->userdata(infra.id);
     m.hosts_file = userdata + "/hosts";
     m.resolv_file = userdata + "/resolv.conf";
     BERTH_TRY(add_hosts_entry(m.hosts_file, "127.0.0.1", member_names(pod, member_name, member_hostname)));
+    BERTH_TRY(update_dns(pod, infra));  // the member's name (already recorded) on the network
   }
   if (pod.share_ipc) {
     m.namespaces.ipc = ns_dir + "/ipc";
@@ -609,8 +692,19 @@ Result<PodMembership> Pods::join(std::string_view name, std::string_view member_
   return m;
 }
 
+Result<> Pods::leave(std::string_view name) {
+  auto pod = ctx_.db->pod(name);
+  if (!pod && pod.error().code() == ENOENT) return {};
+  if (!pod) return std::unexpected(std::move(pod).error());
+  if (!has_infra(*pod) || !uses_cni(*pod)) return {};
+  BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod->id)));
+  BERTH_TRY_ASSIGN(infra, this->infra(*pod));
+  return update_dns(*pod, infra);
+}
+
 Result<> Pods::cleanup_infra(std::string_view name) {
   BERTH_TRY_ASSIGN(pod, ctx_.db->pod(name));
+  if (!has_infra(pod)) return {};  // nothing to clean up: no infra ever ran
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
   BERTH_TRY_ASSIGN(infra, this->infra(pod));
   if (!running(infra) && infra.netns.empty()) return {};
@@ -663,7 +757,7 @@ std::string pod_to_json(const PodRecord& pod, const std::vector<ContainerRecord>
       {"State", pod_state(containers)},
       {"Hostname", pod.hostname},
       {"Labels", pod.labels},
-      {"CreateInfra", true},
+      {"CreateInfra", has_infra(pod)},
       {"InfraContainerId", infra->id},
       {"SharedNamespaces", shared_kinds(pod)},
       {"NumContainers", list.size()},

@@ -12,7 +12,11 @@
 // with IPC shared, they share the pod's /dev/shm (a tmpfs at
 // <runroot>/pods/<pod id>/shm), so POSIX shared memory works across them.
 // A kind not shared is each member's own (its own network and ports, its
-// own hostname).
+// own hostname). On a DNS-enabled network (aardvark-dns) the pod answers to
+// its name, its hostname and each member's name (and --network-alias), and
+// the shared resolv.conf names the network's gateway, as a container's own
+// does. A pod made with --infra=false (or --share none, as podman 4.3) has
+// no infra at all: it shares nothing, its members have their own namespaces.
 #pragma once
 
 #include <sys/types.h>
@@ -45,7 +49,10 @@ struct PodCreateOptions {
   std::string hostname;                       // --hostname; "" = the pod's name
   std::vector<PortMapping> ports;             // -p, published on the pod
   std::string network;                        // --network: "" (default), none, host, NAME
-  PodShare share;                             // --share
+  std::optional<PodShare> share;              // --share; unset = ipc,net,uts (nothing without an infra)
+  // --infra; unset = an infra unless --share shares nothing (podman 4.3:
+  // `--share none` alone makes a pod without one).
+  std::optional<bool> infra;
   std::map<std::string, std::string> labels;  // --label
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;  // the members' shared /etc files
   std::string shm_size;                       // --shm-size of the shared /dev/shm
@@ -65,9 +72,9 @@ std::vector<std::string> shared_kinds(const PodRecord& pod);
 std::string pod_state(const std::vector<ContainerRecord>& containers);
 
 // A new member's flags: EINVAL for those that belong to the pod when the pod
-// shares the namespace: ports (-p, -P), --network, --add-host, --dns... with
-// the network; --hostname with UTS; --shm-size with IPC (each named in the
-// message).
+// shares the namespace: ports (-p, -P), --network, --add-host, --dns...,
+// --sysctl net.* with the network; --hostname with UTS; --shm-size with IPC
+// (each named in the message).
 Result<> check_pod_member(const PodRecord& pod, const RunOptions& options);
 
 // `berth pod ls --filter KEY=VALUE`, podman's keys: id, name (regular
@@ -92,7 +99,7 @@ Result<> refuse_infra(EngineDb& db, const ContainerRecord& c, std::string_view v
 // What a member of a pod joins (`berth run --pod P`).
 struct PodMembership {
   PodRecord pod;
-  SharedNamespaces namespaces;   // the shared ones of the infra, by path ("" = the member's own)
+  SharedNamespaces namespaces;   // the shared ones of the infra, by path ("" = the member's own); network_pod set
   bool shares_network = false;   // false: the member sets up a network of its own
   std::string netns;             // the pod's network namespace (ContainerRecord::netns)
   std::string hostname;          // the pod's with UTS shared (the member's /etc/hostname), else ""
@@ -130,7 +137,8 @@ class Pods {
   // `pod create`). EEXIST when the name is taken.
   Result<PodRecord> create(const PodCreateOptions& options);
   // Starts the infra (network namespace, ports, catatonit) unless it runs,
-  // then every member that is not running.
+  // then every member that is not running. ENOENT for a pod without an infra
+  // and without members (nothing to start, as podman says).
   Result<PodRecord> start(std::string_view pod);
   // Stops the members (timeout as `stop -t`, default each one's), then the infra
   // and the pod's network.
@@ -150,6 +158,7 @@ class Pods {
   Result<std::vector<std::string>> prune();
   Result<std::vector<PodRecord>> list();
   Result<PodRecord> inspect(std::string_view pod);
+  // ENOENT for a pod made without one.
   Result<ContainerRecord> infra(const PodRecord& pod);
   // The pod's containers, the infra first.
   Result<std::vector<ContainerRecord>> containers(const PodRecord& pod);
@@ -158,6 +167,10 @@ class Pods {
   // it does not run, adds the member to the pod's /etc/hosts, and returns
   // what the member joins.
   Result<PodMembership> join(std::string_view pod, std::string_view member_name, std::string_view member_hostname);
+
+  // After a member's removal: the pod's DNS names no longer include it.
+  // A pod that is gone meanwhile is no error.
+  Result<> leave(std::string_view pod);
 
   // The infra's exit command (`berth pod cleanup ID`, run by its monitor):
   // records the exit, removes the runtime's state, tears the pod's network
@@ -171,6 +184,12 @@ class Pods {
   Result<> write_pod_etc_files(const PodRecord& pod, const ContainerRecord& infra,
                                const std::vector<NetAttachment>& attachments);
   NetworkSetup network_setup(const PodRecord& pod, const ContainerRecord& infra) const;
+  // The names the pod answers to on its DNS-enabled networks: its name, its
+  // hostname, each member's name and --network-alias.
+  Result<std::vector<std::string>> dns_names(const PodRecord& pod);
+  // The running infra's aardvark-dns entries made again with dns_names()
+  // (a member came or went); nothing on a network without DNS.
+  Result<> update_dns(const PodRecord& pod, const ContainerRecord& infra);
 
   PodContext ctx_;
 };

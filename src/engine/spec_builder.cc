@@ -190,7 +190,8 @@ Result<> set_sysctls(const RunOptions& o, const SharedNamespaces& ns, oci::Linux
     // value would change it under them, as a shared IPC or UTS one would.
     if (net && o.network.starts_with("container:"))
       return error("--sysctl {}: the container shares its network with {}", s, o.network);
-    if (net && !o.pod.empty()) return error("--sysctl {}: the container shares its network with pod {}", s, o.pod);
+    if (net && !ns.network_pod.empty())
+      return error("--sysctl {}: the container shares its network with pod {}", s, ns.network_pod);
     if (uts && !ns.uts.empty()) return error("--sysctl {}: the container shares its UTS namespace", s);
     l.sysctl[key] = s.substr(eq + 1);
   }

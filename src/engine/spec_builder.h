@@ -44,6 +44,7 @@ namespace berth::engine {
 // container:X, --network host). "host" = no namespace of that type at all.
 struct SharedNamespaces {
   std::string network;  // a path (/run/berth/netns/<id>, /proc/<pid>/ns/net), "host", or "" = new
+  std::string network_pod;  // the pod whose network namespace `network` is ("" = not a pod's)
   std::string ipc, uts, pid, cgroup;  // paths, or "" = new
 };
 

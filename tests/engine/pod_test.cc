@@ -387,8 +387,19 @@ TEST(Pod, ShareNoneAndCgroup) {
   std::string ns = "readlink /proc/self/ns/ipc";
   ASSERT_EQ(berth("run -d --pod berth-test-none --name berth-test-none-a " + std::string(kImage) + " sleep 1000").status, 0);
   EXPECT_NE(trim(berth("exec berth-test-none-a " + ns).out), in_pod("berth-test-none", ns));
-  EXPECT_EQ(pod_inspect("berth-test-none")["SharedNamespaces"], nlohmann::json::array());
+  auto none = pod_inspect("berth-test-none");
+  EXPECT_EQ(none["SharedNamespaces"], nlohmann::json::array());
+  // As podman 4.3: sharing nothing, the pod has no infra (unless --infra=true asks for one).
+  EXPECT_EQ(none["CreateInfra"], false);
+  EXPECT_EQ(none["InfraContainerId"], "");
+  EXPECT_EQ(none["NumContainers"], 1);  // the member only
   EXPECT_EQ(berth("pod rm -f berth-test-none").status, 0);
+  ASSERT_FALSE(pod_create("--name berth-test-none-infra --share none --infra=true").empty());
+  auto kept = pod_inspect("berth-test-none-infra");
+  EXPECT_EQ(kept["CreateInfra"], true);
+  EXPECT_EQ(kept["SharedNamespaces"], nlohmann::json::array());
+  EXPECT_EQ(kept["NumContainers"], 1);  // the infra
+  EXPECT_EQ(berth("pod rm -f berth-test-none-infra").status, 0);
 
   ASSERT_FALSE(pod_create("--name berth-test-cg --share +cgroup").empty());
   std::string cg = "readlink /proc/self/ns/cgroup";
@@ -397,6 +408,47 @@ TEST(Pod, ShareNoneAndCgroup) {
   EXPECT_EQ(first, in_pod("berth-test-cg", cg));
   EXPECT_NE(first, in_pod("", cg));
   EXPECT_EQ(berth("pod rm -f berth-test-cg").status, 0);
+}
+
+TEST(Pod, WithoutAnInfraMembersHaveTheirOwnNamespaces) {
+  std::string pod = pod_create("--name berth-test-noinfra --infra=false");
+  ASSERT_FALSE(pod.empty());
+  auto j = pod_inspect(pod);
+  EXPECT_EQ(j["CreateInfra"], false);
+  EXPECT_EQ(j["InfraContainerId"], "");
+  EXPECT_EQ(j["SharedNamespaces"], nlohmann::json::array());
+  EXPECT_EQ(j["NumContainers"], 0);
+  EXPECT_EQ(j["State"], "Created");
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");  // no infra container made
+  Cmd empty = berth("pod start berth-test-noinfra");  // nothing to start, as podman says
+  EXPECT_NE(empty.status, 0);
+  EXPECT_NE(empty.out.find("has no containers"), std::string::npos) << empty.out;
+
+  for (const char* m : {"berth-test-noinfra-a", "berth-test-noinfra-b"})
+    ASSERT_EQ(berth("run -d --pod berth-test-noinfra --name " + std::string(m) + " " + kImage + " sleep 1000").status, 0);
+  EXPECT_EQ(pod_inspect(pod)["State"], "Running");
+  // Each its own network, UTS and IPC namespaces: different addresses, hostnames, namespaces.
+  for (const char* what : {"ip -o -4 addr show eth0", "hostname", "readlink /proc/self/ns/ipc"}) {
+    Cmd a = berth("exec berth-test-noinfra-a " + std::string(what));
+    Cmd b = berth("exec berth-test-noinfra-b " + std::string(what));
+    EXPECT_EQ(a.status, 0) << what << ": " << a.out;
+    EXPECT_NE(trim(a.out), trim(b.out)) << what;
+  }
+  ASSERT_EQ(berth("pod stop -t 0 berth-test-noinfra").status, 0);
+  EXPECT_EQ(pod_inspect(pod)["State"], "Exited");
+  ASSERT_EQ(berth("pod start berth-test-noinfra").status, 0);
+  EXPECT_EQ(pod_inspect(pod)["State"], "Running");
+  ASSERT_EQ(berth("pod rm -f berth-test-noinfra").status, 0);
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+
+  // What lives in an infra is refused without one (podman's errors).
+  for (const char* flags : {"--share net", "--share ipc,uts", "-p 18090:80", "--network none", "--dns 192.0.2.1",
+                            "--add-host a:10.0.0.1", "--shm-size 8m"}) {
+    Cmd c = berth("pod create --infra=false " + std::string(flags));
+    EXPECT_NE(c.status, 0) << flags;
+    EXPECT_NE(c.out.find("needs an infra container"), std::string::npos) << flags << ": " << c.out;
+  }
+  EXPECT_EQ(trim(berth("pod ls -q").out), "");
 }
 
 TEST(Pod, InfraContainerIsRefusedToContainerVerbs) {

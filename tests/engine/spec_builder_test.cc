@@ -427,6 +427,18 @@ TEST_F(BuildSpec, UlimitsAndResources) {
   options_.sysctls = {"net.core.somaxconn=1"};
   namespaces_.network = "host";
   EXPECT_EQ(err(build()), "--sysctl net.core.somaxconn=1: the container uses the host's network");
+  // A pod member: refused only in the pod's network namespace, not in one of its own.
+  options_.pod = "berth-test-pod";
+  namespaces_.network = "/run/berth/netns/pod";
+  namespaces_.network_pod = "berth-test-pod";
+  EXPECT_EQ(err(build()), "--sysctl net.core.somaxconn=1: the container shares its network with pod berth-test-pod");
+  namespaces_.network = "/run/berth/netns/member";
+  namespaces_.network_pod.clear();
+  s = build();
+  ASSERT_TRUE(s) << err(s);
+  EXPECT_EQ(s->linux->sysctl.at("net.core.somaxconn"), "1");
+  options_.pod.clear();
+  namespaces_ = {};
   options_.sysctls = {"novalue"};
   EXPECT_EQ(err(build()), "--sysctl novalue: want name=value");
 }

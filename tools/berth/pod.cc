@@ -80,6 +80,7 @@ void pod_create(CLI::App& pod, Globals& g) {
   struct Options {
     std::string name, positional_name, hostname, network, share, shm_size;
     std::vector<std::string> publish, labels, add_hosts, dns, dns_search, dns_options;
+    bool infra = true;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = pod.add_subcommand("create", "create a new, empty pod");
@@ -88,8 +89,11 @@ void pod_create(CLI::App& pod, Globals& g) {
   cmd->add_option("-p,--publish", o->publish, "publish a port of the pod: [ip:]host:ctr[/proto]");
   cmd->add_option("--hostname", o->hostname, "the pod's hostname (default: its name)");
   auto* share = cmd->add_option("--share", o->share,
-                                "namespaces shared: cgroup,ipc,net,pid,uts; +KIND adds to the default; none")
+                                "namespaces shared: cgroup,ipc,net,pid,uts; +KIND adds to the default; none "
+                                "(then no infra unless --infra=true)")
                     ->default_str("ipc,net,uts");
+  auto* infra = cmd->add_flag("--infra", o->infra,
+                              "an infra container holding the shared namespaces (--infra=false: none, nothing shared)");
   cmd->add_option("--network", o->network, "none, host or a network name (default: berth)");
   cmd->add_option("-l,--label", o->labels, "a label key=value");
   cmd->add_option("--add-host", o->add_hosts, "a host:ip line in the members' shared /etc/hosts");
@@ -97,7 +101,7 @@ void pod_create(CLI::App& pod, Globals& g) {
   cmd->add_option("--dns-search", o->dns_search, "a search domain of the shared /etc/resolv.conf");
   cmd->add_option("--dns-option,--dns-opt", o->dns_options, "an option of the shared /etc/resolv.conf");
   cmd->add_option("--shm-size", o->shm_size, "size of the members' shared /dev/shm (default 64m)");
-  cmd->callback([&g, o, share]() {
+  cmd->callback([&g, o, share, infra]() {
     g.exit_code = check([&]() -> Result<> {
       engine::PodCreateOptions c;
       if (!o->name.empty() && !o->positional_name.empty() && o->name != o->positional_name)
@@ -109,6 +113,7 @@ void pod_create(CLI::App& pod, Globals& g) {
         BERTH_TRY_ASSIGN(share, engine::parse_pod_share(o->share));
         c.share = share;
       }
+      if (infra->count() > 0) c.infra = o->infra;
       for (const auto& p : o->publish) {
         BERTH_TRY_ASSIGN(ports, engine::parse_publish(p));
         c.ports.insert(c.ports.end(), ports.begin(), ports.end());
