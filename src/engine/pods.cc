@@ -644,10 +644,12 @@ Result<> check_pod_member(const PodRecord& pod, const RunOptions& options) {
       return refuse("shares the pod's /etc/hosts: --add-host belongs on the pod (berth pod create --add-host)");
     if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty())
       return refuse("shares the pod's /etc/resolv.conf: --dns... belong on the pod (berth pod create --dns)");
-    // The value would change the pod's namespace under the other members.
+    // The value would change the pod's namespace under the other members
+    // (build_spec says the same; refused here before anything is made).
     for (const auto& sysctl : options.sysctls)
       if (sysctl.starts_with("net.") || sysctl.starts_with("net/"))
-        return refuse(fmt::format("shares the pod's network: --sysctl {} is not possible", sysctl));
+        return std::unexpected(Error(EINVAL, fmt::format("--sysctl {}: the container shares its network with pod {}",
+                                                         sysctl, pod.name)));
   }
   if (pod.share_uts && !options.hostname.empty())
     return refuse("shares the pod's hostname: --hostname is not possible");
