@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,8 @@
 #include "engine/exec_format.h"
 #include "engine/handler.h"
 #include "oci/config.h"
+#include "runtime/console.h"
+#include "runtime/supervise.h"
 
 extern char** environ;
 
@@ -256,6 +261,7 @@ class OciHandler final : public RuntimeHandler {
       BERTH_TRY_ASSIGN(st, state(request.id));
       if (st.pid > 0) BERTH_TRY(with_context(check_exec_format(st.pid, request.process), fmt::format("{} exec \"{}\"", name_, request.id)));
     }
+    if (request.process.terminal && !request.detach) return exec_with_terminal(request);
     BERTH_TRY(mkdir_p(root_, 0700));
     BERTH_TRY_ASSIGN(process, make_temp(root_, "." + request.id + ".exec-"));
     BERTH_TRY(write_all(process.fd.get(), process_to_json(request.process), process.path));
@@ -326,6 +332,67 @@ class OciHandler final : public RuntimeHandler {
       if (lower(msgs).ends_with(suffix)) msgs.resize(msgs.size() - suffix.size());
     }
     return Error(code, fmt::format("{} {} \"{}\": {}", name_, verb, id, msgs));
+  }
+
+  // A foreground process with a terminal. runc's own relay needs a
+  // controlling terminal (it opens /dev/tty), which a berth run from a
+  // script or a pipe has not; so, as conmon does, the runtime runs it
+  // detached and sends its pty master here, where the process, orphaned by
+  // the runtime's exit, is adopted (a child subreaper for the time) and its
+  // terminal relayed as the builtin handler's is (runtime::supervise).
+  Result<int> exec_with_terminal(const HandlerExec& request) {
+    BERTH_TRY_ASSIGN(signals, runtime::ForwardedSignals::block());
+    struct Subreaper {
+      int was = 0;
+      Subreaper() {
+        (void)::prctl(PR_GET_CHILD_SUBREAPER, &was, 0, 0, 0);
+        (void)::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+      }
+      ~Subreaper() { (void)::prctl(PR_SET_CHILD_SUBREAPER, was, 0, 0, 0); }
+    } subreaper;
+    BERTH_TRY(mkdir_p(root_, 0700));
+    // The socket is named through /proc/<pid>/fd/<dir>: the runtime's root
+    // may be longer than a socket path can be.
+    BERTH_TRY_ASSIGN(dir, open_file(root_, O_PATH | O_DIRECTORY));
+    std::string name = fmt::format(".{}.console-{}", request.id.substr(0, 12), ::getpid());
+    std::string ours = fmt::format("/proc/self/fd/{}/{}", dir.get(), name);
+    std::string theirs = fmt::format("/proc/{}/fd/{}/{}", ::getpid(), dir.get(), name);
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listener) return sys_error(errno, "create console socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (ours.size() >= sizeof addr.sun_path) return error("console socket path \"{}\" is too long", ours);
+    std::memcpy(addr.sun_path, ours.c_str(), ours.size() + 1);
+    ::unlinkat(dir.get(), name.c_str(), 0);
+    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+      return sys_error(errno, "bind console socket \"{}/{}\"", root_, name);
+    struct Unlink {
+      const UniqueFd& dir;
+      const std::string& name;
+      ~Unlink() { ::unlinkat(dir.get(), name.c_str(), 0); }
+    } unlink_socket{dir, name};
+    if (::listen(listener.get(), 1) < 0) return sys_error(errno, "listen on console socket");
+    BERTH_TRY_ASSIGN(pid_file, make_temp(root_, "." + request.id + ".pid-"));
+
+    HandlerExec detached = request;
+    detached.detach = true;
+    detached.console_socket = theirs;
+    detached.pid_file = pid_file.path;
+    BERTH_TRY(exec(detached));
+    // The runtime sent the master before it exited: the connection waits.
+    pollfd p{listener.get(), POLLIN, 0};
+    int ready;
+    do {
+      ready = ::poll(&p, 1, 5000);
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0) return error("{} exec \"{}\": the runtime sent no terminal", name_, request.id);
+    UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return sys_error(errno, "accept on console socket");
+    BERTH_TRY_ASSIGN(master, runtime::recv_fd(conn));
+    BERTH_TRY_ASSIGN(text, read_file(pid_file.path));
+    pid_t pid = static_cast<pid_t>(std::atoi(text.c_str()));
+    if (pid <= 0) return error("{} exec \"{}\": bad pid file \"{}\"", name_, request.id, text);
+    return runtime::supervise(pid, signals, master);
   }
 
   // runc and crun exec the container's command after `start` (or a

@@ -91,7 +91,7 @@ Error monitor_child(const MonitorSpec& spec, const std::function<Result<pid_t>(c
 
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return Error(errno, "open \"/dev/null\"");
-  UniqueFd out_r, err_r, in_w, console_listener;
+  UniqueFd out_r, err_r, in_w, console_listener, run_dir_fd;
   ContainerStdio stdio;
   auto make_pipe = [](UniqueFd& r, UniqueFd& w) -> Result<> {
     int p[2];
@@ -107,6 +107,14 @@ Error monitor_child(const MonitorSpec& spec, const std::function<Result<pid_t>(c
     if (!l) return l.error();
     console_listener = std::move(*l);
     stdio.console_socket = spec.run_dir + "/" + mp::kConsoleSocket;
+    // A runtime connects by path, and a socket path has at most 107 bytes:
+    // a longer one (an exec session's, a long --runroot) is named through
+    // this process's fd of the run dir, open until the master came.
+    if (stdio.console_socket.size() >= sizeof(sockaddr_un::sun_path)) {
+      run_dir_fd.reset(::open(spec.run_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!run_dir_fd) return Error(errno, fmt::format("open \"{}\"", spec.run_dir));
+      stdio.console_socket = fmt::format("/proc/{}/fd/{}/{}", ::getpid(), run_dir_fd.get(), mp::kConsoleSocket);
+    }
   } else {
     UniqueFd out_w, err_w, in_r;
     if (auto r = make_pipe(out_r, out_w); !r) return r.error();
@@ -119,8 +127,9 @@ Error monitor_child(const MonitorSpec& spec, const std::function<Result<pid_t>(c
   }
 
   auto init = create(stdio);
+  std::string socket_path = spec.run_dir + "/" + mp::kConsoleSocket;
   if (!init) {
-    if (spec.terminal) ::unlink(stdio.console_socket.c_str());
+    if (spec.terminal) ::unlink(socket_path.c_str());
     return init.error();
   }
   if (auto r = sync.send(mp::kSyncCreated, *init); !r) return r.error();
@@ -128,7 +137,8 @@ Error monitor_child(const MonitorSpec& spec, const std::function<Result<pid_t>(c
   UniqueFd master;
   if (spec.terminal) {
     auto m = receive_console(console_listener);
-    ::unlink(stdio.console_socket.c_str());
+    ::unlink(socket_path.c_str());
+    run_dir_fd.reset();
     if (!m) return m.error();
     master = std::move(*m);
   }

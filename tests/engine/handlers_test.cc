@@ -369,6 +369,42 @@ TEST_P(HandlerTest, ExecFormatErrorIs126) {
   EXPECT_EQ(trim(berth("ps -a -q").out), "");
 }
 
+// Terminals through each handler, with no terminal on berth's side (stdin
+// /dev/null or a pipe, no controlling terminal): podman's behaviour (-it
+// still gives the process a pty; `run -it` warns). The test's --runroot is
+// long: the console sockets' paths exceed a socket path's 107 bytes.
+TEST_P(HandlerTest, TerminalsWithoutATerminalOnStdin) {
+  auto r = berth("run -d " + run_flags() + "--name berth-test-ht busybox sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string id = inspect("berth-test-ht").value("Id", "");
+  r = sh("setsid -w " + env().berth() + " exec -it berth-test-ht sh -c 'tty; exit 5' < /dev/null");
+  EXPECT_EQ(r.status, 5) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  r = sh("printf 'echo typed-$((6*7))\\nexit 7\\n' | setsid -w " + env().berth() + " exec -it berth-test-ht sh");
+  EXPECT_EQ(r.status, 7) << r.out;
+  EXPECT_NE(r.out.find("typed-42"), std::string::npos) << r.out;
+  // Detached: the session's monitor holds the pty and records the exit.
+  r = berth("exec -d -t berth-test-ht sh -c 'tty > /tmp/dt.tmp; mv /tmp/dt.tmp /tmp/dt; exit 4'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::string exit_text;
+  std::string run_dir = env().roots.runroot + "/containers/" + id;
+  for (int i = 0; i < 100 && exit_text.empty(); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(run_dir))
+      if (e.path().filename().string().starts_with("exec-session-") && std::filesystem::exists(e.path() / "exit"))
+        exit_text = slurp(e.path() / "exit");
+    if (exit_text.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(exit_text.starts_with("exit_code=4\n")) << exit_text;
+  EXPECT_TRUE(berth("exec berth-test-ht cat /tmp/dt").out.starts_with("/dev/pts/"));
+  EXPECT_EQ(berth("rm -f berth-test-ht").status, 0);
+
+  r = sh("setsid -w " + env().berth() + " run --rm -it " + run_flags() + "busybox sh -c 'tty; exit 3' < /dev/null");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("warning: the input device is not a TTY"), std::string::npos) << r.out;
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
 // The flags' settings as each handler applies them (run_flags_test.cc has
 // them one by one through builtin): one container, read from inside.
 TEST_P(HandlerTest, RunFlagsApplied) {
