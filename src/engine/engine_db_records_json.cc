@@ -166,6 +166,9 @@ std::string network_json(const NetworkRecord& n) {
             {"gateway", n.gateway}, {"created_at", n.created_at}, {"internal", n.internal},
             {"dns_enabled", n.dns_enabled},
             {"labels", n.labels}, {"conflist_path", n.conflist_path}};
+  if (!n.range_start.empty()) j["range_start"] = n.range_start;
+  if (!n.range_end.empty()) j["range_end"] = n.range_end;
+  if (!n.options.empty()) j["options"] = n.options;
   return dump(j);
 }
 
@@ -178,7 +181,10 @@ Result<> network_from_json(std::string_view text, NetworkRecord& n) {
     n.created_at = j.value("created_at", int64_t{0});
     n.internal = j.value("internal", false);
     n.dns_enabled = j.value("dns_enabled", false);
+    n.range_start = j.value("range_start", std::string());
+    n.range_end = j.value("range_end", std::string());
     n.labels = map_from<std::map<std::string, std::string>>(j, "labels");
+    n.options = map_from<std::map<std::string, std::string>>(j, "options");
     n.conflist_path = j.value("conflist_path", std::string());
   });
 }

@@ -114,6 +114,13 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   BERTH_TRY(valid_name(options.name));
   if (options.driver != "bridge" && options.driver != "macvlan" && options.driver != "ipvlan")
     return error("unsupported network driver \"{}\": bridge, macvlan or ipvlan", options.driver);
+  // As podman: a range is a part of a subnet the user gave.
+  if (!options.ip_range.empty() && options.subnet.empty())
+    return error("--ip-range {} needs --subnet (the subnet it is part of)", options.ip_range);
+  NetworkRecord n;
+  n.driver = options.driver;
+  n.options = options.options;
+  BERTH_TRY(check_network_options(n));
   // First, so that a new network's subnet never takes the default's.
   BERTH_TRY(ensure_default());
   // The free subnet and bridge are picked and taken under one lock: two
@@ -122,10 +129,8 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   if (auto existing = db_->network(options.name); existing)
     return std::unexpected(Error(EEXIST, fmt::format("network name \"{}\" is already used", options.name)));
   BERTH_TRY_ASSIGN(existing, db_->networks());
-  NetworkRecord n;
   n.name = options.name;
   n.id = new_id();
-  n.driver = options.driver;
   n.interface = options.interface;
   n.subnet = options.subnet;
   n.gateway = options.gateway;
@@ -142,6 +147,7 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
     }
   }
   BERTH_TRY(plan_network(n, existing));
+  BERTH_TRY(plan_ip_range(n, options.ip_range));
   BERTH_TRY(db_->add_network(n));
   auto written = write_conflist(n, *paths_);
   if (written) written = sync_network_rules(*db_, *paths_);

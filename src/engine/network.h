@@ -36,6 +36,8 @@ struct NetworkCreateOptions {
   std::string interface;           // bridge or parent interface; "" = berthN
   bool internal = false;           // no masquerade, no default route
   bool disable_dns = false;        // no aardvark-dns for a bridge network (podman's --disable-dns)
+  std::string ip_range;            // CIDR inside `subnet` (which it needs): containers' addresses come from it only
+  std::map<std::string, std::string> options;  // --opt: mtu (every driver), mode (macvlan, ipvlan)
   std::map<std::string, std::string> labels;
 };
 

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <map>
+#include <optional>
 #include <set>
 
 namespace berth::engine {
@@ -18,16 +20,26 @@ std::string format_ipv4(uint32_t address) {
   return fmt::format("{}.{}.{}.{}", address >> 24, (address >> 16) & 0xff, (address >> 8) & 0xff, address & 0xff);
 }
 
+namespace {
+
+// A whole decimal number, nothing around it.
+std::optional<int> parse_int(std::string_view digits) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
 Result<Ipv4Net> parse_subnet(std::string_view cidr) {
   auto slash = cidr.find('/');
   if (slash == std::string_view::npos) return error("invalid subnet \"{}\": want an address/prefix (\"10.89.1.0/24\")", cidr);
   BERTH_TRY_ASSIGN(address, parse_ipv4(cidr.substr(0, slash)));
-  int prefix = -1;
-  auto digits = cidr.substr(slash + 1);
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-  if (ec != std::errc() || end != digits.data() + digits.size() || prefix < 8 || prefix > 30)
+  auto prefix = parse_int(cidr.substr(slash + 1));
+  if (!prefix || *prefix < 8 || *prefix > 30)
     return error("invalid subnet \"{}\": the prefix length must be 8 to 30", cidr);
-  Ipv4Net net{address, prefix};
+  Ipv4Net net{address, *prefix};
   net.address &= net.mask();
   return net;
 }
@@ -83,8 +95,61 @@ Result<> plan_network(NetworkRecord& n, const std::vector<NetworkRecord>& existi
   return {};
 }
 
+Result<> plan_ip_range(NetworkRecord& n, std::string_view ip_range) {
+  if (ip_range.empty()) return {};
+  BERTH_TRY_ASSIGN(subnet, parse_subnet(n.subnet));
+  auto slash = ip_range.find('/');
+  auto address = parse_ipv4(ip_range.substr(0, slash == std::string_view::npos ? ip_range.size() : slash));
+  auto prefix = slash == std::string_view::npos ? std::nullopt : parse_int(ip_range.substr(slash + 1));
+  if (!address || !prefix || *prefix < 0 || *prefix > 32)
+    return error("invalid --ip-range \"{}\": want a subnet in CIDR form (\"10.89.1.128/25\")", ip_range);
+  Ipv4Net range{*address, *prefix};
+  range.address &= range.mask();
+  if (range.prefix < subnet.prefix || !subnet.contains(range.address))
+    return error("--ip-range {} is not inside subnet {} of network \"{}\"", ip_range, n.subnet, n.name);
+  // podman's FirstIPInSubnet and LastIPInSubnet of the range.
+  uint32_t first = range.prefix == 32 ? range.address : range.address + 1;
+  uint32_t last = range.address | ~range.mask();
+  uint32_t broadcast = subnet.address | ~subnet.mask();
+  if (last == broadcast) --last;  // host-local would hand it out
+  BERTH_TRY_ASSIGN(gateway, parse_ipv4(n.gateway));
+  uint64_t usable = first > last ? 0 : uint64_t(last) - first + 1;
+  if (usable > 0 && gateway >= first && gateway <= last) --usable;
+  if (first == subnet.address || usable == 0)
+    return error("--ip-range {} holds no address for containers in subnet {} (gateway {})", ip_range, n.subnet, n.gateway);
+  n.range_start = format_ipv4(first);
+  n.range_end = format_ipv4(last);
+  return {};
+}
+
+Result<> check_network_options(NetworkRecord& n) {
+  static const std::map<std::string, std::set<std::string>> kModes = {
+      {"macvlan", {"bridge", "private", "vepa", "passthru"}}, {"ipvlan", {"l2", "l3", "l3s"}}};
+  auto modes = kModes.find(n.driver);
+  for (auto& [key, value] : n.options) {
+    if (key == "mtu") {
+      auto mtu = parse_int(value);
+      if (!mtu || (*mtu != 0 && (*mtu < 68 || *mtu > 65535)))
+        return error("invalid --opt mtu=\"{}\": an MTU of 68 to 65535 (0 = the default)", value);
+      value = std::to_string(*mtu);
+    } else if (key == "mode" && modes != kModes.end()) {
+      if (!modes->second.contains(value)) {
+        std::string valid;
+        for (const auto& m : modes->second) valid += (valid.empty() ? "" : ", ") + m;
+        return error("invalid --opt mode=\"{}\" for a {} network: {}", value, n.driver, valid);
+      }
+    } else {
+      return error("unsupported --opt \"{}\" for a {} network: {}", key, n.driver,
+                   modes == kModes.end() ? "mtu" : "mtu, mode");
+    }
+  }
+  return {};
+}
+
 nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir) {
   nlohmann::json range = {{"subnet", n.subnet}, {"gateway", n.gateway}};
+  if (!n.range_start.empty()) range["rangeStart"] = n.range_start;
+  if (!n.range_end.empty()) range["rangeEnd"] = n.range_end;
   nlohmann::json ipam = {{"type", "host-local"}, {"ranges", {{range}}}, {"dataDir", ipam_dir}};
   if (!n.internal) ipam["routes"] = {{{"dst", "0.0.0.0/0"}}};
   nlohmann::json main;
@@ -93,6 +158,11 @@ nlohmann::json make_conflist(const NetworkRecord& n, const std::string& ipam_dir
             {"hairpinMode", true}, {"ipam", ipam}};
   } else {
     main = {{"type", n.driver}, {"master", n.interface}, {"ipam", ipam}};
+    if (auto mode = n.options.find("mode"); mode != n.options.end()) main["mode"] = mode->second;
+  }
+  // Checked at create: a number; 0 leaves the plugin's default.
+  if (auto mtu = n.options.find("mtu"); mtu != n.options.end()) {
+    if (auto value = parse_int(mtu->second); value && *value > 0) main["mtu"] = *value;
   }
   nlohmann::json plugins = nlohmann::json::array({main});
   if (n.driver == "bridge") plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});

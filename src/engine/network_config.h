@@ -39,8 +39,21 @@ std::string format_subnet(const Ipv4Net& net);
 // unless given (it must lie inside); the bridge is berthN, N the first unused.
 Result<> plan_network(NetworkRecord& n, const std::vector<NetworkRecord>& existing);
 
+// Fills range_start and range_end of `n` (its subnet and gateway planned)
+// from --ip-range, as podman 4.3: a CIDR inside the subnet, from the
+// address after its network address to its last one (never the subnet's
+// broadcast); it must hold an address that is not the gateway.
+Result<> plan_ip_range(NetworkRecord& n, std::string_view ip_range);
+
+// Checks and normalizes the driver options (--opt) of `n` as podman does:
+// mtu (any driver; 0 = the default, else 68 to 65535), mode (macvlan:
+// bridge, private, vepa, passthru; ipvlan: l2, l3, l3s). Any other key is
+// refused, naming it.
+Result<> check_network_options(NetworkRecord& n);
+
 // The configuration list of a network (cniVersion 1.0.0): bridge or macvlan
-// or ipvlan with host-local IPAM (dataDir `ipam_dir`), then portmap; an
+// or ipvlan with host-local IPAM (dataDir `ipam_dir`, rangeStart/rangeEnd
+// from --ip-range) and the options' mtu and mode, then portmap; an
 // internal network gets no default route. Lean, as netavark's: the bridge's
 // ipMasq is off and there is no firewall plugin (each would run iptables per
 // container); the per-network rules of network_rules_batch replace them.

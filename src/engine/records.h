@@ -77,10 +77,14 @@ struct NetworkRecord {
   std::string driver = "bridge"; // bridge | macvlan (as CNI plugins)
   std::string interface;         // the bridge ("berth0")
   std::string subnet, gateway;   // "10.89.0.0/24", "10.89.0.1"
+  // --ip-range: containers' addresses come from range_start..range_end only
+  // (both "" = the whole subnet), podman's lease_range.
+  std::string range_start, range_end;
   int64_t created_at = 0;
   bool internal = false;
   bool dns_enabled = false;      // aardvark-dns serves its containers' names (network_dns.h)
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;  // driver options (--opt): mtu, mode
   std::string conflist_path;     // <root>/networks/<name>.conflist
 };
 

@@ -44,18 +44,22 @@ std::string created_text(int64_t ns) {
 
 // podman's `network inspect` object.
 nlohmann::ordered_json to_json(const engine::NetworkRecord& n) {
-  return {{"name", n.name},
-          {"id", n.id},
-          {"driver", n.driver},
-          {"network_interface", n.interface},
-          {"created", created_text(n.created_at)},
-          {"subnets", nlohmann::ordered_json::array({{{"subnet", n.subnet}, {"gateway", n.gateway}}})},
-          {"ipv6_enabled", false},
-          {"internal", n.internal},
-          {"dns_enabled", n.dns_enabled},
-          {"labels", n.labels},
-          {"ipam_options", {{"driver", "host-local"}}},
-          {"conflist", n.conflist_path}};
+  nlohmann::ordered_json subnet = {{"subnet", n.subnet}, {"gateway", n.gateway}};
+  if (!n.range_start.empty()) subnet["lease_range"] = {{"start_ip", n.range_start}, {"end_ip", n.range_end}};
+  nlohmann::ordered_json j = {{"name", n.name},
+                              {"id", n.id},
+                              {"driver", n.driver},
+                              {"network_interface", n.interface},
+                              {"created", created_text(n.created_at)},
+                              {"subnets", nlohmann::ordered_json::array({subnet})},
+                              {"ipv6_enabled", false},
+                              {"internal", n.internal},
+                              {"dns_enabled", n.dns_enabled},
+                              {"labels", n.labels}};
+  if (!n.options.empty()) j["options"] = n.options;  // omitted when empty, as podman's
+  j["ipam_options"] = {{"driver", "host-local"}};
+  j["conflist"] = n.conflist_path;
+  return j;
 }
 
 Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::string>& labels) {
@@ -69,22 +73,37 @@ Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::s
   return out;
 }
 
+Result<std::map<std::string, std::string>> parse_driver_options(const std::vector<std::string>& opts) {
+  std::map<std::string, std::string> out;
+  for (const auto& o : opts) {
+    auto eq = o.find('=');
+    if (eq == 0 || eq == std::string::npos) return error("invalid --opt \"{}\": want key=value", o);
+    out[o.substr(0, eq)] = o.substr(eq + 1);
+  }
+  return out;
+}
+
 void add_create(CLI::App* net, Globals& g) {
   auto o = std::make_shared<engine::NetworkCreateOptions>();
   auto labels = std::make_shared<std::vector<std::string>>();
+  auto opts = std::make_shared<std::vector<std::string>>();
   auto* cmd = net->add_subcommand("create", "create a network");
   cmd->add_option("name", o->name, "network name")->required();
   cmd->add_option("-d,--driver", o->driver, "bridge, macvlan or ipvlan")->capture_default_str();
   cmd->add_option("--subnet", o->subnet, "subnet in CIDR form (default: the next free 10.89.N.0/24)");
   cmd->add_option("--gateway", o->gateway, "gateway address (default: the subnet's first)");
+  cmd->add_option("--ip-range", o->ip_range, "give containers addresses from this CIDR inside --subnet only");
+  cmd->add_option("-o,--opt", *opts, "driver option key=value: mtu=N; mode=M (macvlan, ipvlan)")->allow_extra_args(false);
   cmd->add_option("--interface-name", o->interface, "bridge name, or parent interface of macvlan/ipvlan");
   cmd->add_flag("--internal", o->internal, "no masquerade, no default route: no traffic out of the network");
   cmd->add_flag("--disable-dns", o->disable_dns, "no name resolution between the network's containers");
   cmd->add_option("--label", *labels, "label key=value");
-  cmd->callback([&g, o, labels] {
+  cmd->callback([&g, o, labels, opts] {
     g.exit_code = check([&]() -> Result<> {
       BERTH_TRY_ASSIGN(parsed, parse_labels(*labels));
       o->labels = std::move(parsed);
+      BERTH_TRY_ASSIGN(driver_options, parse_driver_options(*opts));
+      o->options = std::move(driver_options);
       BERTH_TRY_ASSIGN(ctx, open_networks(g));
       BERTH_TRY_ASSIGN(n, ctx->networks->create(*o));
       std::puts(n.name.c_str());
