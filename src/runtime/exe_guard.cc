@@ -86,13 +86,6 @@ std::string escape_lowerdir(const std::string& path) {
   return out;
 }
 
-// FNV-1a: a stable name for the binary's directory across runtime builds.
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
          a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
@@ -187,7 +180,7 @@ Result<UniqueFd> overlay_image_of_self() {
   auto slash = self_path.rfind('/');
   std::string dir = slash == 0 ? "/" : self_path.substr(0, slash);
   std::string name = self_path.substr(slash + 1);
-  std::string mnt = fmt::format("{}/{:016x}", kExeSealDir, fnv1a(dir));
+  std::string mnt = fmt::format("{}/{:016x}", kExeSealDir, exe_seal_hash(dir));
   if (auto exe = open_cached_image(mnt, name, self)) return exe;
 
   BERTH_TRY_ASSIGN(overlay, make_overlay(dir));

@@ -5,6 +5,9 @@
 // read-only mapping, so /proc/self/exe never points at the host binary.
 #pragma once
 
+#include <cstdint>
+#include <string_view>
+
 #include "base/error.h"
 
 namespace berth::runtime {
@@ -42,6 +45,14 @@ bool exe_is_on_readonly_overlay();
 // Where the read-only overlays of the runtime's directory stay attached, one
 // per directory (named by a hash of its path), reused by later runs.
 inline constexpr const char* kExeSealDir = "/run/berth-exe-seal";
+// The name under kExeSealDir of the overlay of directory `dir` (FNV-1a, as
+// 16 hex digits): stable across builds, computed without libc (entry.cc of
+// berth-runtime runs it before libc starts).
+constexpr uint64_t exe_seal_hash(std::string_view dir) {
+  uint64_t h = 14695981039346656037ULL;
+  for (char c : dir) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return h;
+}
 // The overlay's second, empty lower layer (overlayfs needs two lowers to run
 // without an upper). Created on demand.
 inline constexpr const char* kExeSealLowerDir = "/run/berth-exe-seal/empty";
