@@ -1,5 +1,6 @@
 // The state documents: the runtime-spec's (hooks' stdin) and the `state`
 // verb's, which runc extends with rootfs, created and owner.
+#include <chrono>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -45,12 +46,16 @@ std::string runtime_state_to_json(const State& state, const StateDetails& detail
 }
 
 std::string rfc3339_nano(const struct timespec& ts) {
-  struct tm tm {};
-  time_t secs = ts.tv_sec;
-  gmtime_r(&secs, &tm);
-  // Not strftime: it loads the local time zone (/etc/localtime) first.
-  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", tm.tm_year + 1900, tm.tm_mon + 1,
-                                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  // Calendar arithmetic, not gmtime_r or strftime: glibc loads the local
+  // time zone (/etc/localtime) on their first call, even for UTC.
+  using namespace std::chrono;
+  const sys_seconds secs{seconds{ts.tv_sec}};
+  const sys_days day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{secs - day};
+  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", static_cast<int>(ymd.year()),
+                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                                hms.hours().count(), hms.minutes().count(), hms.seconds().count());
   if (ts.tv_nsec > 0 && ts.tv_nsec < 1'000'000'000) {
     std::string frac = fmt::format("{:09d}", ts.tv_nsec);
     while (frac.back() == '0') frac.pop_back();

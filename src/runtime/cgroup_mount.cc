@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "base/file.h"
 #include "runtime/path.h"
@@ -68,8 +71,34 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The mount_setattr(2) form of a bind remount with `flags`: set what they
+// ask, clear the other lockable flags, and the atime mode only if they name
+// one. Nothing for flags it cannot express exactly.
+std::optional<struct mount_attr> attr_of_flags(unsigned long flags) {
+  constexpr unsigned long kPlain = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW;
+  constexpr unsigned long kAtime = MS_RELATIME | MS_NOATIME | MS_STRICTATIME;
+  if (flags & ~(kPlain | kAtime)) return std::nullopt;
+  const unsigned long atime = flags & kAtime;
+  if (atime & (atime - 1)) return std::nullopt;  // more than one atime mode
+  struct mount_attr attr {};
+  const std::pair<unsigned long, uint64_t> kMap[] = {{MS_RDONLY, MOUNT_ATTR_RDONLY},
+                                                     {MS_NOSUID, MOUNT_ATTR_NOSUID},
+                                                     {MS_NODEV, MOUNT_ATTR_NODEV},
+                                                     {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+                                                     {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
+  for (const auto& [ms, attr_bit] : kMap) (flags & ms ? attr.attr_set : attr.attr_clr) |= attr_bit;
+  if (atime) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= atime == MS_RELATIME ? MOUNT_ATTR_RELATIME
+                     : atime == MS_NOATIME ? MOUNT_ATTR_NOATIME
+                                           : MOUNT_ATTR_STRICTATIME;
+  }
+  return attr;
+}
+
+// `remount`: false when the caller sets the bind mount's flags itself.
 Result<> mount_hierarchy(RootfsContext& ctx, const cgroup::Hierarchy& h, const std::string& dest,
-                         unsigned long flags, const std::string& data) {
+                         unsigned long flags, const std::string& data, bool remount) {
   flags &= ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (ctx.opts.new_cgroup_ns) {
     BERTH_TRY_ASSIGN(target, mkdir_all_in_root(ctx.root, dest));
@@ -86,6 +115,11 @@ Result<> mount_hierarchy(RootfsContext& ctx, const cgroup::Hierarchy& h, const s
     // Not allowed (a user namespace may not mount some v1 hierarchies): bind instead.
   }
   BERTH_TRY_ASSIGN(source, host_cgroup_dir(ctx, h));
+  if (!remount) {
+    BERTH_TRY_ASSIGN(ends, open_bind_ends(ctx, source, dest, ""));
+    return sys_mount(fd_path(ends.source).c_str(), fd_path(ends.target), nullptr, MS_BIND, nullptr,
+                     fmt::format("bind \"{}\" on \"{}\"", source, dest));
+  }
   BERTH_TRY_ASSIGN(mounted, bind_host_path(ctx, source, dest, false, flags));
   (void)mounted;
   return {};
@@ -101,7 +135,7 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
 
   if (layout->mode == cgroup::Mode::v2) {
     for (const auto& h : layout->hierarchies) {
-      if (h.unified) return mount_hierarchy(ctx, h, dest, o.flags, o.data);
+      if (h.unified) return mount_hierarchy(ctx, h, dest, o.flags, o.data, true);
     }
     return error("the host's cgroup layout is v2 but has no cgroup2 mount");
   }
@@ -115,10 +149,20 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
                       fmt::format("mount tmpfs on \"{}\"", dest)));
   BERTH_TRY_ASSIGN(dir, open_in_root(ctx.root, dest, O_PATH | O_DIRECTORY));
 
+  // Bound from the host, the hierarchies usually want the tmpfs's own flags
+  // (nosuid, nodev, noexec, ro): one recursive mount_setattr at the end sets
+  // them all, instead of a remount per hierarchy and one for the tmpfs.
+  const unsigned long bind_flags = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  std::optional<struct mount_attr> batch;
+  if (!ctx.opts.new_cgroup_ns && (bind_flags | MS_NOSUID | MS_NODEV | MS_NOEXEC) == bind_flags)
+    batch = attr_of_flags(bind_flags);
+  std::vector<std::string> bound;
+
   for (const auto& h : layout->hierarchies) {
     const std::string name = base_name(h.mount_point);
     if (name.empty() || name == "." || name == "..") continue;
-    BERTH_TRY(mount_hierarchy(ctx, h, dest + "/" + name, o.flags, o.data));
+    BERTH_TRY(mount_hierarchy(ctx, h, dest + "/" + name, o.flags, o.data, !batch));
+    if (batch) bound.push_back(dest + "/" + name);
     // Co-mounted controllers: "cpu,cpuacct" is also reachable as cpu and cpuacct.
     if (name.find(',') == std::string::npos) continue;
     size_t i = 0;
@@ -131,6 +175,15 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
       if (::symlinkat(name.c_str(), dir.get(), alias.c_str()) < 0 && errno != EEXIST) {
         return sys_error(errno, "symlink \"{}/{}\" -> \"{}\"", dest, alias, name);
       }
+    }
+  }
+  if (batch) {
+    if (::mount_setattr(dir.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &*batch, sizeof *batch) == 0) return {};
+    // Older kernels (ENOSYS), flags locked in a user namespace (EPERM): one
+    // mount at a time, as remount_bind() knows how to keep locked flags.
+    for (const auto& path : bound) {
+      BERTH_TRY_ASSIGN(mounted, open_in_root(ctx.root, path, O_PATH));
+      BERTH_TRY(remount_bind(mounted, bind_flags, path));
     }
   }
   if (o.flags & MS_RDONLY) BERTH_TRY(remount_bind(dir, tmpfs_flags | MS_RDONLY, dest));

@@ -54,7 +54,26 @@ Result<> bind_device(RootfsContext& ctx, const oci::Device& d, const std::string
                    fmt::format("bind device \"{}\"", path));
 }
 
-Result<> make_device(RootfsContext& ctx, const oci::Device& d) {
+// The directory devices go in, opened once for all of them (usually /dev).
+struct DeviceDir {
+  std::string path;
+  UniqueFd fd;
+};
+
+// The umask is cleared while nodes are made, so that mknod gives the exact
+// mode and no chmod is needed after it.
+class UmaskCleared {
+ public:
+  UmaskCleared() : old_(::umask(0)) {}
+  ~UmaskCleared() { ::umask(old_); }
+  UmaskCleared(const UmaskCleared&) = delete;
+  UmaskCleared& operator=(const UmaskCleared&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+Result<> make_device(RootfsContext& ctx, const oci::Device& d, DeviceDir& dir) {
   const std::string path = clean_path("/" + d.path);
   if (ctx.opts.new_user_ns) return bind_device(ctx, d, path);
 
@@ -62,22 +81,31 @@ Result<> make_device(RootfsContext& ctx, const oci::Device& d) {
   const size_t slash = path.rfind('/');
   const std::string name = path.substr(slash + 1);
   if (name.empty() || name == "..") return error("device path \"{}\" names no file", d.path);
-  BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, slash == 0 ? "/" : path.substr(0, slash)));
+  std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+  if (!dir.fd || dir.path != parent) {
+    BERTH_TRY_ASSIGN(fd, mkdir_all_in_root(ctx.root, parent));
+    dir = {std::move(parent), std::move(fd)};
+  }
   const mode_t perm = d.file_mode.value_or(0666) & 07777;
   const dev_t dev = type == S_IFIFO ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
-  if (::mknodat(dir.get(), name.c_str(), type | perm, dev) < 0) {
+  if (::mknodat(dir.fd.get(), name.c_str(), type | perm, dev) < 0) {
     if (errno != EEXIST) return sys_error(errno, "mknod \"{}\"", path);
     // Something of the image is in the way: the config's device wins.
-    if (::unlinkat(dir.get(), name.c_str(), 0) < 0) return sys_error(errno, "replace \"{}\"", path);
-    if (::mknodat(dir.get(), name.c_str(), type | perm, dev) < 0) return sys_error(errno, "mknod \"{}\"", path);
+    if (::unlinkat(dir.fd.get(), name.c_str(), 0) < 0) return sys_error(errno, "replace \"{}\"", path);
+    if (::mknodat(dir.fd.get(), name.c_str(), type | perm, dev) < 0) return sys_error(errno, "mknod \"{}\"", path);
   }
-  // mknod applied the umask; chown/chmod through an fd of the node itself.
-  int nfd = ::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  // The node is the creator's (root's, usually what the config asks) unless
+  // a set-group-ID directory gave it its group: chown and chmod only then.
+  const uid_t uid = d.uid.value_or(0);
+  const gid_t gid = d.gid.value_or(0);
+  struct stat st;
+  if (::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return sys_error(errno, "stat \"{}\"", path);
+  if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == perm) return {};
+  int nfd = ::openat(dir.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (nfd < 0) return sys_error(errno, "open \"{}\"", path);
   UniqueFd node(nfd);
-  if (::fchownat(node.get(), "", d.uid.value_or(0), d.gid.value_or(0), AT_EMPTY_PATH) < 0) {
-    return sys_error(errno, "chown \"{}\"", path);
-  }
+  if (::fchownat(node.get(), "", uid, gid, AT_EMPTY_PATH) < 0) return sys_error(errno, "chown \"{}\"", path);
+  // chown may have cleared set-user/group-ID bits.
   if (::chmod(fd_path(node).c_str(), perm) < 0) return sys_error(errno, "chmod \"{}\"", path);
   return {};
 }
@@ -112,9 +140,19 @@ Result<> setup_dev(RootfsContext& ctx) {
       if (!replaced) devices.push_back(d);
     }
   }
-  for (const auto& d : devices) BERTH_TRY(make_device(ctx, d));
+  DeviceDir dir;
+  {
+    UmaskCleared umask_cleared;
+    for (const auto& d : devices) BERTH_TRY(make_device(ctx, d, dir));
+  }
 
-  BERTH_TRY_ASSIGN(dev, mkdir_all_in_root(ctx.root, "/dev"));
+  UniqueFd dev;
+  if (dir.fd && dir.path == "/dev") {
+    dev = std::move(dir.fd);
+  } else {
+    BERTH_TRY_ASSIGN(fd, mkdir_all_in_root(ctx.root, "/dev"));
+    dev = std::move(fd);
+  }
   // /dev/ptmx -> pts/ptmx when a devpts is there to point at.
   if (open_in_root(ctx.root, "/dev/pts/ptmx", O_PATH)) {
     if (::unlinkat(dev.get(), "ptmx", 0) < 0 && errno != ENOENT) return sys_error(errno, "remove \"/dev/ptmx\"");

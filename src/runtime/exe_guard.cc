@@ -254,7 +254,7 @@ Result<> ensure_protected_exe(int argc, char** argv, ExeSeal how) {
   // the binary was started from one of our cached seals (berth's exit
   // command, berth-monitor: children exec'd by their path), which sealing
   // again would only stack overlays on.
-  if (exe_is_sealed() || ((reexeced || exe_in_seal_dir()) && exe_is_on_readonly_overlay())) {
+  if (((reexeced || exe_in_seal_dir()) && exe_is_on_readonly_overlay()) || exe_is_sealed()) {
     protected_exe = true;
     return {};
   }

@@ -86,30 +86,6 @@ Result<> refuse_symlink_destination(const RootfsContext& ctx, const std::string&
   return {};
 }
 
-struct BindEnds {
-  UniqueFd source;
-  UniqueFd target;
-};
-
-// Opens a bind mount's source and makes its target inside the root: a
-// directory for a directory, an empty file for anything else.
-Result<BindEnds> open_bind_ends(RootfsContext& ctx, const std::string& source, const std::string& dest,
-                                const char* what) {
-  int sfd = ::open(source.c_str(), O_PATH | O_CLOEXEC);
-  if (sfd < 0) return sys_error(errno, "open {}\"{}\"", what, source);
-  BindEnds ends{UniqueFd(sfd), {}};
-  struct stat st {};
-  if (::fstat(ends.source.get(), &st) < 0) return sys_error(errno, "stat {}\"{}\"", what, source);
-  if (S_ISDIR(st.st_mode)) {
-    BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, dest));
-    ends.target = std::move(dir);
-  } else {
-    BERTH_TRY_ASSIGN(file, create_file_in_root(ctx.root, dest));
-    ends.target = std::move(file);
-  }
-  return ends;
-}
-
 Result<> mount_bind(RootfsContext& ctx, const oci::Mount& m, const MountOptions& o, const std::string& dest) {
   if (m.source.empty()) return error("bind mount without a source");
   std::string source = m.source;
@@ -176,6 +152,23 @@ Result<> mount_filesystem(RootfsContext& ctx, const oci::Mount& m, const MountOp
 }
 
 }  // namespace
+
+Result<BindEnds> open_bind_ends(RootfsContext& ctx, const std::string& source, const std::string& dest,
+                                const char* what) {
+  int sfd = ::open(source.c_str(), O_PATH | O_CLOEXEC);
+  if (sfd < 0) return sys_error(errno, "open {}\"{}\"", what, source);
+  BindEnds ends{UniqueFd(sfd), {}};
+  struct stat st {};
+  if (::fstat(ends.source.get(), &st) < 0) return sys_error(errno, "stat {}\"{}\"", what, source);
+  if (S_ISDIR(st.st_mode)) {
+    BERTH_TRY_ASSIGN(dir, mkdir_all_in_root(ctx.root, dest));
+    ends.target = std::move(dir);
+  } else {
+    BERTH_TRY_ASSIGN(file, create_file_in_root(ctx.root, dest));
+    ends.target = std::move(file);
+  }
+  return ends;
+}
 
 std::string join_data(std::string data, const std::string& extra) {
   if (extra.empty()) return data;

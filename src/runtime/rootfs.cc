@@ -78,7 +78,9 @@ Result<> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
   // private, recursively, from "/".
   const unsigned long root_flags = propagation != 0 ? propagation : MS_SLAVE | MS_REC;
   BERTH_TRY(detail::sys_mount(nullptr, "/", nullptr, root_flags, nullptr, "set the propagation of \"/\""));
-  BERTH_TRY(make_rootfs_parent_private(opts.rootfs));
+  // After a recursive slave, private or unbindable change no mount is shared
+  // any more: only "shared" needs the search of mountinfo (0.1 ms).
+  if (root_flags & MS_SHARED) BERTH_TRY(make_rootfs_parent_private(opts.rootfs));
   // The rootfs becomes a mount of its own: pivot_root needs one.
   BERTH_TRY(detail::sys_mount(opts.rootfs.c_str(), opts.rootfs, nullptr, MS_BIND | MS_REC, nullptr,
                               fmt::format("bind the rootfs \"{}\"", opts.rootfs)));

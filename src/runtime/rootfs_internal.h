@@ -61,6 +61,14 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
 // Applies the "propagation" options and the recursive attributes of `o` to the
 // mount now at `dest`.
 Result<> apply_mount_extras(RootfsContext& ctx, const MountOptions& o, const std::string& dest);
+// A bind mount's two ends: its source, opened O_PATH, and its target made
+// inside the root (a directory for a directory, an empty file for anything else).
+struct BindEnds {
+  UniqueFd source;
+  UniqueFd target;
+};
+Result<BindEnds> open_bind_ends(RootfsContext& ctx, const std::string& source, const std::string& dest,
+                                const char* what);
 // Bind-mounts host directory `source` (recursively) at `dest` inside the rootfs
 // and applies `flags` with a bind remount. Returns the new mount's O_PATH fd.
 Result<UniqueFd> bind_host_path(RootfsContext& ctx, const std::string& source, const std::string& dest,
