@@ -1,7 +1,6 @@
 // Capabilities: the name table, and the five sets applied with raw capget/
 // capset and prctl (no allocation in libcap, nothing hidden between clone and
 // exec).
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -9,7 +8,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 
 #include "base/log.h"
 #include "oci/names.h"
@@ -81,21 +79,24 @@ std::string names_of(uint64_t mask) {
   return out;
 }
 
-// Returns the bounding set left, read once on the way (one PR_CAPBSET_READ
-// per capability; reading it again after dropping doubled the syscalls).
+// Returns the bounding set left. Each capability not kept is dropped
+// straight away (one call each); a refused drop is fine only for one already
+// gone (no CAP_SETPCAP needed then), which a read tells. Only the kept ones
+// are read: reading all of them first doubled the calls.
 Result<uint64_t> drop_bounding_mask(uint64_t keep) {
   int last = last_capability();
   uint64_t left = 0;
   for (int c = 0; c <= last; ++c) {
     const uint64_t bit = uint64_t{1} << c;
-    int r = ::prctl(PR_CAPBSET_READ, c, 0, 0, 0);
-    if (r <= 0) continue;  // already gone (no CAP_SETPCAP needed), or unknown to the kernel
     if (keep & bit) {
-      left |= bit;
+      if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0) left |= bit;
       continue;
     }
-    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-      return sys_error(errno, "drop {} from the bounding set", capability_name(c));
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0) continue;
+    const int err = errno;
+    if (err == EINVAL) continue;  // unknown to the kernel
+    if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
+    return sys_error(err, "drop {} from the bounding set", capability_name(c));
   }
   return left;
 }
@@ -105,17 +106,12 @@ Result<uint64_t> drop_bounding_mask(uint64_t keep) {
 int last_capability() {
   static int cached = -1;
   if (cached >= 0) return cached;
+  // /proc/sys/kernel/cap_last_cap, asked of the kernel directly: a bounding
+  // set read is EINVAL exactly above it (two calls, and no /proc needed).
   int last = oci::last_known_capability();
-  int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char buf[16] = {};
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n > 0) {
-      int v = std::atoi(buf);
-      if (v > 0 && v < 64) last = v;
-    }
-  }
+  auto valid = [](int cap) { return ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0 || errno != EINVAL; };
+  while (last > 0 && !valid(last)) --last;
+  while (last < 63 && valid(last + 1)) ++last;
   cached = last;
   return last;
 }
