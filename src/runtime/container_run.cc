@@ -10,7 +10,8 @@
 namespace berth::runtime {
 
 Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
-  BERTH_TRY_ASSIGN(c, launch(store_, opts, !detach));
+  // No exec fifo: this process starts what it creates (start_init).
+  BERTH_TRY_ASSIGN(c, launch(store_, opts, !detach, true));
   const std::string& id = opts.id;
 
   // Signals are blocked from here on and read from a signalfd; the container
@@ -25,7 +26,7 @@ Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
   const oci::Hooks* hooks = c.spec.hooks ? &*c.spec.hooks : nullptr;
   {
     BERTH_TRY_ASSIGN(lock, store_.lock(id));
-    if (auto r = release_init(store_, c.record, hooks); !r) {
+    if (auto r = start_init(c); !r) {
       lock.reset();
       (void)remove(id, true);
       return std::unexpected(std::move(r).error());

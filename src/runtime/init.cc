@@ -204,16 +204,21 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
 void container_init(const InitContext& ctx) {
   auto prepared = prepare(ctx);
   if (!prepared) fail(ctx, prepared.error());
+  const bool by_channel = ctx.fifo == nullptr;
 
   // The exec fifo is reopened through /proc: the state dir is not visible
   // after pivot_root, and the open blocks until `start` opens the other end.
   // Where /proc/self is not ours (no /proc, or a joined mount namespace whose
   // /proc shows another pid namespace), it is opened beneath the state dir's
   // fd instead, which needs the state dir's permissions (a root process).
-  std::string fifo = "/proc/self/fd/" + std::to_string(ctx.fifo->get());
-  bool via_proc = access(fifo.c_str(), F_OK) == 0;
-  if (!via_proc && faccessat(ctx.state_dir->get(), "exec.fifo", W_OK, AT_SYMLINK_NOFOLLOW) < 0)
-    fail(ctx, Error(errno, "exec fifo: neither \"" + fifo + "\" (is /proc mounted in the container?) nor the state directory is usable"));
+  std::string fifo;
+  bool via_proc = false;
+  if (!by_channel) {
+    fifo = "/proc/self/fd/" + std::to_string(ctx.fifo->get());
+    via_proc = access(fifo.c_str(), F_OK) == 0;
+    if (!via_proc && faccessat(ctx.state_dir->get(), "exec.fifo", W_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      fail(ctx, Error(errno, "exec fifo: neither \"" + fifo + "\" (is /proc mounted in the container?) nor the state directory is usable"));
+  }
 
   // Every fd not passed on closes at exec.
   if (auto r = mark_cloexec_from(3, ctx.inherited.keep); !r) fail(ctx, r.error());
@@ -223,31 +228,42 @@ void container_init(const InitContext& ctx) {
 
   // `start` reads "0", then waits for EOF: the fd closes at a successful
   // exec, or carries the error of a startContainer hook or of exec itself.
-  int wfd = via_proc ? open(fifo.c_str(), O_WRONLY | O_CLOEXEC)
-                    : openat(ctx.state_dir->get(), "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (wfd < 0 || write(wfd, "0", 1) != 1) {
-    log::error("open exec fifo: {}", strerror(errno));
-    _exit(1);
+  // Started by `run` through the channel instead, the same goes there: its
+  // end closes at exec, or carries the error.
+  int wfd = -1;
+  if (by_channel) {
+    if (!ctx.channel->expect(kSyncStart, "start")) _exit(1);
+  } else {
+    wfd = via_proc ? open(fifo.c_str(), O_WRONLY | O_CLOEXEC)
+                   : openat(ctx.state_dir->get(), "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (wfd < 0 || write(wfd, "0", 1) != 1) {
+      log::error("open exec fifo: {}", strerror(errno));
+      _exit(1);
+    }
   }
-  auto report = [wfd](const std::string& msg) {
-    (void)!write(wfd, msg.data(), msg.size());
+  auto report = [&ctx, wfd](const Error& err) {
+    if (wfd < 0) {
+      ctx.channel->send_error(err);
+    } else {
+      const std::string msg = err.what();
+      (void)!write(wfd, msg.data(), msg.size());
+    }
     _exit(1);
   };
 
   const auto& spec = *ctx.spec;
   if (spec.hooks && !spec.hooks->start_container.empty()) {
-    if (auto r = run_hooks(spec.hooks->start_container, prepared->state, "startContainer"); !r)
-      report(r.error().what());
+    if (auto r = run_hooks(spec.hooks->start_container, prepared->state, "startContainer"); !r) report(r.error());
   }
   std::vector<std::string> env = spec.process->env;
   env.insert(env.end(), ctx.inherited.env.begin(), ctx.inherited.env.end());
   auto argv = c_strings(spec.process->args);
   auto envp = c_strings(env);
   if (seccomp_before_exec(ctx)) {
-    if (auto r = load_seccomp(*ctx.seccomp); !r) report(r.error().what());
+    if (auto r = load_seccomp(*ctx.seccomp); !r) report(r.error());
   }
   execve(prepared->executable.c_str(), argv.data(), envp.data());
-  report(fmt::format("exec \"{}\": {}", prepared->executable, strerror(errno)));
+  report(Error(errno, fmt::format("exec \"{}\"", prepared->executable)));
   _exit(127);
 }
 

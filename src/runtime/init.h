@@ -23,10 +23,11 @@ enum SyncMessage : uint32_t {
   kSyncRuntimeHooks,    // init -> runtime: rootfs mounted, run prestart/createRuntime hooks
   kSyncHooksDone,       // runtime -> init
   kSyncPty,             // init -> runtime: the pty master follows as an SCM_RIGHTS record
-  kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo
+  kSyncCreated,         // init -> runtime: ready; blocking on the exec fifo (or on kSyncStart)
   kSyncChildPid,        // intermediate -> runtime: value = the init's pid
   kSyncCgroupsReady,    // runtime -> init: the cgroup dirs exist (and a joined-mount init is in them)
   kSyncSeccompFd,       // init -> runtime: the seccomp notify listener follows as an SCM_RIGHTS record
+  kSyncStart,           // runtime -> init (run, no exec fifo): exec the process; EOF at exec, else its error
 };
 
 struct InitContext {
@@ -34,7 +35,9 @@ struct InitContext {
   const NamespacePlan* plan = nullptr;
   RootfsOptions rootfs;
   const Channel* channel = nullptr;
-  const UniqueFd* fifo = nullptr;       // O_PATH to exec.fifo
+  // O_PATH to exec.fifo; null when the runtime that creates the container
+  // also starts it (run): kSyncStart on the channel then.
+  const UniqueFd* fifo = nullptr;
   const UniqueFd* state_dir = nullptr;  // O_PATH to the container's state dir
   const UniqueFd* cgroup2_dir = nullptr;      // clone3 CLONE_INTO_CGROUP target (may be invalid)
   std::vector<std::string> cgroup_self_join;  // v1 "tasks" files the init moves itself with

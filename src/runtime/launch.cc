@@ -83,7 +83,7 @@ Result<UniqueFd> make_exec_fifo(const std::string& path) {
 
 }  // namespace
 
-Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal) {
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal, bool start_here) {
   BERTH_TRY(validate_id(opts.id));
   BERTH_TRY_ASSIGN(inherited, prepare_inherited_fds(opts.preserve_fds));
   BERTH_TRY_ASSIGN(bundle, absolute(opts.bundle));
@@ -127,7 +127,11 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     BERTH_TRY_ASSIGN(config_fd, open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0600));
     BERTH_TRY(write_all(config_fd.get(), config_text, path));
   }
-  BERTH_TRY_ASSIGN(fifo, make_exec_fifo(store.fifo_path(opts.id)));
+  UniqueFd fifo;
+  if (!start_here) {
+    BERTH_TRY_ASSIGN(made, make_exec_fifo(store.fifo_path(opts.id)));
+    fifo = std::move(made);
+  }
   BERTH_TRY_ASSIGN(state_dir, open_file(store.dir(opts.id), O_PATH | O_DIRECTORY));
 
   BERTH_TRY_ASSIGN(layout, cgroup::detect_layout());
@@ -176,7 +180,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   ctx.rootfs.cgroup_paths = cgroups->paths();
   ctx.rootfs.idmapped_mounts = &idmapped;
   ctx.channel = &child_end;
-  ctx.fifo = &fifo;
+  ctx.fifo = start_here ? nullptr : &fifo;
   ctx.state_dir = &state_dir;
   ctx.cgroup2_dir = &cgroup2_dir;
   // A joined mount namespace may not show the host's cgroupfs: then the
@@ -261,7 +265,24 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
   rollback.commit();
   out.record = std::move(rec);
   out.spec = std::move(spec);
+  if (start_here) out.start_channel = std::move(parent_end);
   return out;
+}
+
+Result<> start_init(Launched& launched) {
+  const ContainerRecord& rec = launched.record;
+  BERTH_TRY(launched.start_channel.send(kSyncStart));
+  auto end = launched.start_channel.recv_or_eof();
+  launched.start_channel.close();
+  if (!end) return std::unexpected(std::move(end).error().context(fmt::format("cannot start container \"{}\"", rec.id)));
+  if (*end) return error("cannot start container \"{}\": unexpected message type {} on the sync channel", rec.id, (*end)->type);
+  log::debug("start {}: init released", rec.id);
+  const oci::Hooks* hooks = launched.spec.hooks ? &*launched.spec.hooks : nullptr;
+  if (hooks && !hooks->poststart.empty()) {
+    std::string st = hook_state_json(rec, oci::Status::running);
+    if (auto r = run_hooks(hooks->poststart, st, "poststart"); !r) log::warn("{}", r.error().what());
+  }
+  return {};
 }
 
 Result<> destroy_container(const StateStore& store, const ContainerRecord& rec) {

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "base/channel.h"
 #include "base/error.h"
 #include "base/fd.h"
 #include "oci/spec.h"
@@ -18,11 +19,15 @@ struct Launched {
   ContainerRecord record;
   oci::Spec spec;
   UniqueFd pty_master;  // when the runtime itself must serve the terminal (run, no socket)
+  Channel start_channel;  // with `start_here`: the init waits on it for kSyncStart
 };
 
 // Creates the container up to "created". With `own_terminal`, a terminal
 // without --console-socket is allowed and its master is kept in the result.
-Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal);
+// With `start_here` (run: this process starts it too) there is no exec fifo:
+// start_init() releases the init through the sync channel, as crun's run does.
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal,
+                        bool start_here = false);
 
 // The cleanup shared by delete and a failed create: kill what is left in the
 // cgroup, remove it, remove the state dir.
@@ -32,6 +37,9 @@ Result<> destroy_container(const StateStore& store, const ContainerRecord& rec);
 // releases the init through the exec fifo, reports a failed exec, runs
 // poststart hooks. `run` passes the hooks it has in memory.
 Result<> release_init(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks);
+// release_init() for a container launched with `start_here`: kSyncStart on its
+// channel, then EOF (the init's end closed at exec) or the error it sends.
+Result<> start_init(Launched& launched);
 // delete's work on a container whose process is gone: destroy_container,
 // then poststop hooks (failures only warn).
 Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks);
