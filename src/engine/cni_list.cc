@@ -2,9 +2,9 @@
 // in order for ADD and CHECK and in reverse for DEL, with the list's name and
 // cniVersion, the previous result (ADD: the previous plugin's; DEL and
 // CHECK: the cached final ADD result) and, for each capability the plugin
-// declares, the runtime's value as runtimeConfig. The spec has the runtime
-// run every plugin of the list: none is skipped, even one with nothing to do
-// (portmap without published ports).
+// declares, the runtime's value as runtimeConfig. Every plugin of the list
+// given is run: which plugins a container's list holds is the caller's
+// choice (network_setup.cc leaves portmap out when no port is published).
 #include "engine/cni.h"
 
 namespace berth::engine::cni {

@@ -38,9 +38,8 @@ void Engine::Impl::release(const ContainerRecord& c) {
   if (!c.netns.empty() && c.netns == paths().netns(c.id)) {  // its own (a pod's is the pod's)
     NetworkSetup s{c.id, c.netns, {}, c.ports, {c.name}};
     if (!c.options.network.empty()) s.networks = {c.options.network};
-    if (auto r = nets().teardown(s); !r) log::warn("network teardown of {}: {}", c.id, r.error().what());
-    if (auto r = remove_netns(c.netns); !r && r.error().code() != ENOENT)
-      log::warn("remove netns of {}: {}", c.id, r.error().what());
+    // Off the caller's path (unless it publishes ports): nothing waits for it.
+    if (auto r = nets().teardown_detached(s); !r) log::warn("network teardown of {}: {}", c.id, r.error().what());
   }
   std::string rootfs = paths().rootfs(c.id);
   if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)

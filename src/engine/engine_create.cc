@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <future>
+#include <optional>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -160,7 +162,7 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
   }
 
   SharedNamespaces ns;
-  std::vector<std::string> addresses, network_dns;
+  std::vector<std::string> network_dns;
   struct NetGuard {
     Impl* e;
     ContainerRecord* c;
@@ -174,6 +176,10 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
       c->netns.clear();
     }
   } net_guard{this, &c, &ok};
+  // The CNI ADDs of the container, running while the rest is prepared: only
+  // /etc/hosts (rewritten in place) and the start need their result.
+  // Declared after the guard: on a failure, waited for before the teardown.
+  std::optional<std::future<Result<std::vector<NetAttachment>>>> adding;
   const std::string& mode = c.options.network;
   std::string hostname = c.options.hostname.empty() ? c.id.substr(0, 12) : c.options.hostname;
   std::optional<PodMembership> pod;
@@ -197,25 +203,22 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
     ns.network = other.netns.empty() ? fmt::format("/proc/{}/ns/net", other.pid) : other.netns;
   } else if (mode != "none") {
     std::string netns = p.netns(c.id);
+    BERTH_TRY(nets().finish_teardowns(c.id, true));  // of its previous run: the same namespace path
     BERTH_TRY(create_netns(netns));
     c.netns = netns;
     NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}, c.options.dns};  // setup() publishes s.ports
     s.aliases.insert(s.aliases.end(), c.options.network_aliases.begin(), c.options.network_aliases.end());
     if (!mode.empty()) s.networks = {mode};
     std::vector<PortMapping> ports = c.options.ports;
-    BERTH_TRY_ASSIGN(attachments, nets().setup(s, ports));
+    BERTH_TRY_ASSIGN(started, nets().start_setup(s, ports));
+    adding = std::move(started.attachments);
+    network_dns = std::move(started.dns_servers);
     c.ports = std::move(ports);
-    c.network_status = attachments_to_json(attachments);
-    for (const auto& a : attachments) {
-      for (const auto& ip : a.ips) addresses.push_back(strip_prefix_len(ip));
-      if (!a.dns_server.empty()) network_dns.push_back(a.dns_server);
-    }
     ns.network = netns;
   }
 
   EtcInputs etc;
   etc.hostname = hostname;
-  etc.addresses = std::move(addresses);
   etc.add_hosts = c.options.add_hosts;
   etc.dns = c.options.dns;
   etc.dns_search = c.options.dns_search;
@@ -266,6 +269,13 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
                      for (int fd : held_locks) ::close(fd);  // this forked copy must not keep them
                      return h->create(req);
                    }));
+  if (adding) {
+    BERTH_TRY_ASSIGN(attachments, adding->get());
+    c.network_status = attachments_to_json(attachments);
+    for (const auto& a : attachments)
+      for (const auto& ip : a.ips) etc.addresses.push_back(strip_prefix_len(ip));
+    BERTH_TRY(rewrite_hosts_file(p.userdata(c.id), etc));
+  }
   c.pid = started.container_pid;
   c.monitor_pid = started.monitor_pid;
   c.state = ContainerState::created;

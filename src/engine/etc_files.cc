@@ -171,4 +171,13 @@ Result<> add_hosts_entry(const std::string& path, std::string_view ip, const std
   return write_all(fd.get(), line, path);
 }
 
+Result<> rewrite_hosts_file(const std::string& userdata, const EtcInputs& in) {
+  BERTH_TRY_ASSIGN(hosts, hosts_file(in));
+  std::string path = userdata + "/hosts";
+  BERTH_TRY_ASSIGN(fd, open_file(path, O_WRONLY));
+  if (::flock(fd.get(), LOCK_EX) != 0) return sys_error(errno, "lock {}", path);  // against add_hosts_entry
+  if (::ftruncate(fd.get(), 0) != 0) return sys_error(errno, "truncate {}", path);
+  return write_all(fd.get(), hosts, path);
+}
+
 }  // namespace berth::engine

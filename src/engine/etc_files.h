@@ -27,6 +27,9 @@ struct EtcInputs {
 
 // Writes <userdata>/hosts, hostname, resolv.conf (atomically, or in place).
 Result<> write_etc_files(const std::string& userdata, const EtcInputs& in);
+// Writes <userdata>/hosts again in place (same inode: a created container
+// has it bind-mounted already), once the container's addresses are known.
+Result<> rewrite_hosts_file(const std::string& userdata, const EtcInputs& in);
 
 // Appends "<ip>\t<names>" to the hosts file at `path` (in place, under an
 // flock of the file) unless a line already names the first of `names`.

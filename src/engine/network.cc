@@ -195,6 +195,9 @@ Result<> Networks::remove(std::string_view name, bool force) {
   if (n.name == config_.default_network)
     return std::unexpected(Error(EPERM, fmt::format("the default network \"{}\" cannot be removed", n.name)));
   BERTH_TRY_ASSIGN(in_use, users(n));
+  // Removed containers' teardowns still pending are done first: nothing of
+  // theirs may outlive the network (and their DEL must not race the loop below).
+  BERTH_TRY(finish_teardowns({}, true));
   if (!in_use.empty() && !force) {
     std::string list;
     for (const auto& u : in_use) list += (list.empty() ? "" : ", ") + u;

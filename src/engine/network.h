@@ -9,6 +9,7 @@
 // berth0, 10.89.0.0/24) is created on first use.
 #pragma once
 
+#include <future>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,6 +61,15 @@ struct NetworkSetup {
   std::vector<std::string> dns_servers;  // --dns: aardvark-dns's upstream for this container
 };
 
+// A setup under way (Networks::start_setup).
+struct PendingSetup {
+  // get() gives setup()'s result; the destructor waits for the thread.
+  std::future<Result<std::vector<NetAttachment>>> attachments;
+  // aardvark-dns's addresses (the DNS networks' gateways) for resolv.conf,
+  // known before the plugins have run.
+  std::vector<std::string> dns_servers;
+};
+
 class Networks {
  public:
   Networks(const Paths& paths, EngineDb& db, NetworkConfig config);
@@ -77,9 +87,27 @@ class Networks {
   // CNI ADD on each network (loopback first); undoes what it did on failure.
   // Random host ports (host_port 0) are resolved; `ports` comes back resolved.
   Result<std::vector<NetAttachment>> setup(const NetworkSetup& setup, std::vector<PortMapping>& ports);
+  // setup() in two halves: the database work (networks, their rules, host
+  // ports: `ports` comes back resolved) now, the plugins and the DNS
+  // entries on a thread of their own that touches no database, so the
+  // caller can go on preparing the container meanwhile. A failed setup has
+  // undone itself.
+  Result<PendingSetup> start_setup(const NetworkSetup& setup, std::vector<PortMapping>& ports);
   // CNI DEL of every cached attachment of the container (last first), with
   // the cached result; a missing netns or cache is not an error.
   Result<> teardown(const NetworkSetup& setup);
+  // teardown() and remove_netns(setup.netns) off the caller's path: a
+  // record <runroot>/cni/teardown/<id>, locked, then a detached child
+  // process runs them and removes the record. A container that publishes
+  // ports is torn down at once instead (its host ports must be free when the
+  // caller returns).
+  Result<> teardown_detached(const NetworkSetup& setup);
+  // Pending teardowns (of one container, or all when `container_id` is
+  // empty) finished: each one whose process died (its record is unlocked)
+  // is run here; with `wait`, those still in progress are waited for too.
+  // Before a container's namespace is made again (its own), before a network
+  // is removed (all), and at every setup (all, no waiting: what a crash left).
+  Result<> finish_teardowns(std::string_view container_id, bool wait);
   Result<> check(const NetworkSetup& setup);
 
  private:

@@ -180,7 +180,7 @@ std::vector<DnsEntry> dns_entries(const std::vector<NetworkRecord>& records, std
   std::vector<DnsEntry> out;
   for (size_t i = 0; i < records.size() && i < attachments.size(); ++i) {
     const auto& n = records[i];
-    if (!n.dns_enabled || n.driver != "bridge") continue;
+    if (!has_dns(n)) continue;
     DnsEntry e;
     e.network = n.name;
     e.listen = {n.gateway};

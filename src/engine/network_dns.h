@@ -62,6 +62,9 @@ class NetworkDns {
   std::string binary_;
 };
 
+// Whether aardvark-dns serves the containers of network `n`.
+inline bool has_dns(const NetworkRecord& n) { return n.dns_enabled && n.driver == "bridge"; }
+
 // The entries of a container just attached: one per DNS-enabled bridge
 // network of `records` (parallel to `attachments`), whose dns_server is set.
 // Names: setup.aliases and the short id.

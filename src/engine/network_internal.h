@@ -50,6 +50,12 @@ Result<> apply_network_rules(const std::vector<NetworkRecord>& networks);
 Result<> sync_network_rules(EngineDb& db, const Paths& paths);
 Result<> ensure_network_rules(const NetworkRecord& n, EngineDb& db, const Paths& paths);
 
+// CNI DEL of every cached attachment of a container (last first), each with
+// its cached chain and result; the first error, after trying them all.
+// Touches no database.
+Result<> del_attachments(const std::string& cache_dir, const std::string& container_id, const std::string& netns,
+                         const std::vector<std::string>& plugin_dirs);
+
 // Deletes a network interface of the caller's namespace (rtnetlink); a
 // missing one is not an error.
 Result<> delete_link(const std::string& name);

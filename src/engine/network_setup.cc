@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <future>
+#include <system_error>
 
 #include "base/log.h"
 #include "engine/cni.h"
@@ -86,9 +88,68 @@ Result<std::vector<std::string>> network_names(const std::vector<std::string>& g
   return names;
 }
 
+// The chain one container runs on a network: the network's list without
+// portmap when it publishes no port there. portmap would map nothing on ADD
+// yet cost an exec on ADD and an exec plus iptables on DEL. The spec leaves
+// the plugins a container runs to the runtime; the chain as run is cached,
+// so its DEL and CHECK run exactly the same plugins.
+nlohmann::json chain_for(nlohmann::json conflist, const nlohmann::json& caps) {
+  auto plugins = conflist.find("plugins");
+  if (plugins == conflist.end() || !plugins->is_array() || caps.contains("portMappings")) return conflist;
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& p : *plugins)
+    if (!p.is_object() || p.value("type", "") != "portmap") kept.push_back(std::move(p));
+  if (!kept.empty()) *plugins = std::move(kept);
+  return conflist;
+}
+
+// One network's ADD of a setup, decided with the database.
+struct PlannedAdd {
+  std::string network, ifname;
+  nlohmann::json chain, caps;
+};
+
+// The ADDs in order, each result cached; on failure all of them undone.
+// Touches no database: it may run on a thread of its own.
+Result<std::vector<NetAttachment>> run_adds(const std::vector<PlannedAdd>& adds, const std::string& container_id,
+                                            const std::string& netns, const std::string& cache_dir,
+                                            const std::vector<std::string>& plugin_dirs) {
+  std::vector<NetAttachment> attachments;
+  std::vector<std::string> added;  // cache files, to undo on failure
+  auto rollback = [&](Error e) -> Result<std::vector<NetAttachment>> {
+    for (auto it = added.rbegin(); it != added.rend(); ++it) {
+      if (auto undone = del_cached(*it, netns, plugin_dirs); !undone)
+        log::warn("undo network setup of {}: {}", container_id, undone.error().what());
+    }
+    return std::unexpected(std::move(e));
+  };
+  for (const auto& add : adds) {
+    cni::Invocation inv{container_id, netns, add.ifname, "", plugin_dirs};
+    nlohmann::json partial;
+    auto result = cni::add_list(add.chain, inv, add.caps, &partial);
+    if (!result) {
+      // The plugins that did succeed (the bridge's veth and address when a
+      // later one fails) are undone by a DEL of the whole list, given what
+      // they returned (firewall finds its rules by the addresses in it).
+      if (auto undone = cni::del_list(add.chain, inv, add.caps, partial); !undone)
+        log::warn("undo network \"{}\" of {}: {}", add.network, container_id, undone.error().what());
+      return rollback(std::move(result).error());
+    }
+    cni::CachedResult cached{container_id, add.network, add.ifname, add.chain, add.caps, *result};
+    if (auto written = cni::write_cache(cache_dir, cached); !written) {
+      (void)cni::del_list(add.chain, inv, add.caps, *result);
+      return rollback(std::move(written).error());
+    }
+    added.push_back(cni::cache_path(cache_dir, add.network, container_id, add.ifname));
+    attachments.push_back(attachment_from_result(add.network, add.ifname, *result));
+  }
+  return attachments;
+}
+
 }  // namespace
 
-Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, std::vector<PortMapping>& ports) {
+Result<PendingSetup> Networks::start_setup(const NetworkSetup& setup, std::vector<PortMapping>& ports) {
+  BERTH_TRY(finish_teardowns({}, false));  // what a crash left, never one in progress
   BERTH_TRY_ASSIGN(names, network_names(setup.networks, config_.default_network));
   std::vector<NetworkRecord> records;
   for (const auto& name : names) {
@@ -103,8 +164,9 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
   if (!setup.ports.empty() && records[0].driver != "bridge")
     return std::unexpected(Error(EINVAL, fmt::format("ports cannot be published on network \"{}\": its {} driver has no port mapping",
                                                      records[0].name, records[0].driver)));
-  // Random host ports are picked and published (cached below) under one
-  // lock: another `berth run` picking at the same time skips ours.
+  // Random host ports are picked and published (cached by the ADD thread)
+  // under one lock, held until that thread is done: another `berth run`
+  // picking at the same time skips ours.
   UniqueFd ports_lock;
   TakenPorts taken;
   if (std::any_of(setup.ports.begin(), setup.ports.end(), [](const PortMapping& p) { return p.host_port == 0; })) {
@@ -113,59 +175,61 @@ Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, st
     taken = published_ports(paths_->cni_results());
   }
   BERTH_TRY_ASSIGN(resolved, resolve_host_ports(setup.ports, taken));
-  for (const auto& n : records) BERTH_TRY(ensure_network_rules(n, *db_, *paths_));
-
-  std::vector<NetAttachment> attachments;
-  std::vector<std::string> added;  // cache files, to undo on failure
-  auto rollback = [&](Error e) -> Result<std::vector<NetAttachment>> {
-    for (auto it = added.rbegin(); it != added.rend(); ++it) {
-      if (auto undone = del_cached(*it, setup.netns, config_.plugin_dirs); !undone)
-        log::warn("undo network setup of {}: {}", setup.container_id, undone.error().what());
-    }
-    return std::unexpected(std::move(e));
-  };
+  std::vector<PlannedAdd> adds;
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& n = records[i];
-    std::string ifname = fmt::format("eth{}", i);
-    auto conflist = load_conflist(n, *paths_);
-    if (!conflist) return rollback(std::move(conflist).error());
+    BERTH_TRY(ensure_network_rules(n, *db_, *paths_));
+    BERTH_TRY_ASSIGN(conflist, load_conflist(n, *paths_));
     nlohmann::json caps = nlohmann::json::object();
     if (i == 0 && !resolved.empty()) caps["portMappings"] = port_mappings_json(resolved);
-    cni::Invocation inv{setup.container_id, setup.netns, ifname, "", config_.plugin_dirs};
-    nlohmann::json partial;
-    auto result = cni::add_list(*conflist, inv, caps, &partial);
-    if (!result) {
-      // The plugins that did succeed (the bridge's veth and address when a
-      // later one fails) are undone by a DEL of the whole list, given what
-      // they returned (firewall finds its rules by the addresses in it).
-      if (auto undone = cni::del_list(*conflist, inv, caps, partial); !undone)
-        log::warn("undo network \"{}\" of {}: {}", n.name, setup.container_id, undone.error().what());
-      return rollback(std::move(result).error());
-    }
-    cni::CachedResult cached{setup.container_id, n.name, ifname, *conflist, caps, *result};
-    if (auto written = cni::write_cache(paths_->cni_results(), cached); !written) {
-      (void)cni::del_list(*conflist, inv, caps, *result);
-      return rollback(std::move(written).error());
-    }
-    added.push_back(cni::cache_path(paths_->cni_results(), n.name, setup.container_id, ifname));
-    attachments.push_back(attachment_from_result(n.name, ifname, *result));
+    adds.push_back({n.name, fmt::format("eth{}", i), chain_for(std::move(conflist), caps), std::move(caps)});
   }
-  if (auto dns = NetworkDns(*paths_).add(dns_entries(records, attachments, setup)); !dns) {
-    (void)NetworkDns(*paths_).remove(setup.container_id);
-    return rollback(std::move(dns).error());
+  PendingSetup pending;
+  for (const auto& n : records)
+    if (has_dns(n)) pending.dns_servers.push_back(n.gateway);
+  ports = std::move(resolved);
+  try {
+    pending.attachments =
+        std::async(std::launch::async, [adds = std::move(adds), records = std::move(records), setup, paths = *paths_,
+                                        plugin_dirs = config_.plugin_dirs,
+                                        ports_lock = std::move(ports_lock)]() -> Result<std::vector<NetAttachment>> {
+          BERTH_TRY_ASSIGN(attachments, run_adds(adds, setup.container_id, setup.netns, paths.cni_results(), plugin_dirs));
+          if (auto dns = NetworkDns(paths).add(dns_entries(records, attachments, setup)); !dns) {
+            (void)NetworkDns(paths).remove(setup.container_id);
+            (void)del_attachments(paths.cni_results(), setup.container_id, setup.netns, plugin_dirs);
+            return std::unexpected(std::move(dns).error());
+          }
+          return attachments;
+        });
+  } catch (const std::system_error& e) {  // no thread to be had
+    return std::unexpected(Error(e.code().value(), "start the network setup thread"));
   }
+  return pending;
+}
+
+Result<std::vector<NetAttachment>> Networks::setup(const NetworkSetup& setup, std::vector<PortMapping>& ports) {
+  std::vector<PortMapping> resolved;
+  BERTH_TRY_ASSIGN(pending, start_setup(setup, resolved));
+  BERTH_TRY_ASSIGN(attachments, pending.attachments.get());
   ports = std::move(resolved);
   return attachments;
 }
 
-Result<> Networks::teardown(const NetworkSetup& setup) {
-  Result<> first_error = NetworkDns(*paths_).remove(setup.container_id);
-  auto files = cached_attachments(paths_->cni_results(), setup.container_id);
+Result<> del_attachments(const std::string& cache_dir, const std::string& container_id, const std::string& netns,
+                         const std::vector<std::string>& plugin_dirs) {
+  auto files = cached_attachments(cache_dir, container_id);
+  Result<> first_error;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    auto done = del_cached(*it, setup.netns, config_.plugin_dirs);
+    auto done = del_cached(*it, netns, plugin_dirs);
     if (!done && first_error) first_error = std::unexpected(std::move(done).error());
   }
   return first_error;
+}
+
+Result<> Networks::teardown(const NetworkSetup& setup) {
+  Result<> dns = NetworkDns(*paths_).remove(setup.container_id);
+  Result<> dels = del_attachments(paths_->cni_results(), setup.container_id, setup.netns, config_.plugin_dirs);
+  return dns ? dels : dns;
 }
 
 Result<> Networks::check(const NetworkSetup& setup) {

@@ -49,7 +49,16 @@ TEST_F(RunTest, RmLeavesNothingBehind) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(gone) << "container row or directory remains";
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the monitor's own exit command
+  // The network's DELs and the namespace go in a detached process (after
+  // the pending-teardown record): waited for, as `network rm` would.
+  for (int i = 0; i < 250; ++i) {
+    if (!std::filesystem::exists(roots.runroot + "/netns/" + id) &&
+        !std::filesystem::exists(roots.runroot + "/cni/teardown/" + id) &&
+        !std::filesystem::exists(roots.runroot + "/containers/" + id))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/cni/teardown/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/containers/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/netns/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/runtime/" + id));
