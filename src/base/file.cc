@@ -80,16 +80,19 @@ Result<> write_file_atomic(const std::string& path, std::string_view data, mode_
 
 Result<> mkdir_p(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
-  std::string cur;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    cur = path.substr(0, pos);
-    if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
-      return sys_error(errno, "mkdir \"{}\"", cur);
-  }
-  return {};
+  // The common case, a directory that exists, costs one mkdir(2) instead of
+  // one per component: only on ENOENT is the parent made first.
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
+  if (errno != ENOENT) return sys_error(errno, "mkdir \"{}\"", path);
+  std::string_view p = path;
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  size_t slash = p.rfind('/');
+  while (slash != std::string_view::npos && slash > 0 && p[slash - 1] == '/') --slash;
+  // No parent to make ("name" in a removed cwd, "/x" with "/" missing).
+  if (slash == std::string_view::npos || slash == 0) return sys_error(ENOENT, "mkdir \"{}\"", path);
+  BERTH_TRY(mkdir_p(std::string(p.substr(0, slash)), mode));
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
+  return sys_error(errno, "mkdir \"{}\"", path);
 }
 
 }  // namespace berth
