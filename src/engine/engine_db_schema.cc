@@ -104,7 +104,7 @@ Result<EngineDb> EngineDb::open(const std::string& path) {
   // In WAL mode NORMAL stays consistent after a crash (a power loss may drop
   // the last commits: containers whose processes died with it) and spares
   // `berth run` an fsync per write; the setting is this connection's only.
-  BERTH_TRY(db.exec("PRAGMA synchronous=NORMAL", "configure engine tables"));
+  BERTH_TRY(db.set_sync(Db::Sync::normal));
   // The common case costs one read: the schema is current. Only a missing
   // table or an older version takes the write lock.
   auto version = read_version(db);

@@ -272,8 +272,17 @@ Result<> Metadata::remove_snapshot(std::string_view chain_id) {
   return st.bind(1, chain_id).run();
 }
 
+// Leases are written without an fsync of their own (sql::RelaxedSync): a
+// power loss drops at most the last commits, in order. A lost new lease goes
+// with everything recorded after it (the container that uses it, or the pull
+// that stores under it: its image commit is synced, and so the lease before
+// it). A lost deletion brings back a lease that holds what it held before,
+// until it expires or its container is removed again; no file is deleted on
+// the strength of a lease's absence before a synced commit (gc removes rows,
+// FULL, then files). `berth run` so costs no fsync for its lease.
 Result<LeaseRecord> Metadata::create_lease(std::string_view id, std::string_view kind, int64_t ttl_seconds,
                                            int64_t now) {
+  sql::RelaxedSync relaxed(db_);
   LeaseRecord lease{std::string(id), std::string(kind), now, ttl_seconds > 0 ? now + ttl_seconds : 0, {}};
   BERTH_TRY_ASSIGN(st, Statement::prepare(db_, "INSERT INTO leases (id, kind, created, expires) VALUES (?1, ?2, ?3, ?4)",
                                           fmt::format("create lease \"{}\"", id)));
@@ -296,6 +305,7 @@ Result<> Metadata::add_lease_ref(std::string_view lease_id, LeaseResource type, 
 
 Result<LeaseRecord> Metadata::create_lease_holding(std::string_view id, std::string_view kind, int64_t ttl_seconds,
                                                    int64_t now, LeaseResource type, std::string_view ref) {
+  sql::RelaxedSync relaxed(db_);  // outlives tx: its commit is relaxed
   BERTH_TRY_ASSIGN(tx, Transaction::begin(db_, Transaction::Kind::write, fmt::format("create lease \"{}\"", id)));
   BERTH_TRY_ASSIGN(lease, create_lease(id, kind, ttl_seconds, now));
   BERTH_TRY(add_lease_ref(id, type, ref));
@@ -312,6 +322,7 @@ Result<> Metadata::remove_lease_ref(std::string_view lease_id, LeaseResource typ
 }
 
 Result<> Metadata::delete_lease(std::string_view id) {
+  sql::RelaxedSync relaxed(db_);
   BERTH_TRY_ASSIGN(st, Statement::prepare(db_, "DELETE FROM leases WHERE id = ?1",
                                           fmt::format("delete lease \"{}\"", id)));
   return st.bind(1, id).run();

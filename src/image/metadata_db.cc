@@ -9,13 +9,14 @@
 
 namespace berth::image::sql {
 
-Db::Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
+Db::Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)), sync_(o.sync_) {}
 
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
     if (db_) sqlite3_close_v2(db_);
     db_ = std::exchange(o.db_, nullptr);
     path_ = std::move(o.path_);
+    sync_ = o.sync_;
   }
   return *this;
 }
@@ -40,6 +41,10 @@ Result<Db> Db::open(const std::string& path, int busy_timeout_ms) {
   if (rc != SQLITE_OK) return db.fail("open");
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, busy_timeout_ms);
+  // A checkpoint at close (and the WAL's deletion with the last connection)
+  // cost every command two fsyncs and a directory sync, and its first write
+  // a new WAL's header and directory syncs.
+  sqlite3_db_config(db.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   // WAL: readers never block the writer; FULL: a committed transaction
   // survives power loss too; foreign keys cascade deletions of rows.
   // Switching a fresh file to WAL takes an exclusive lock, and SQLite answers
@@ -52,6 +57,22 @@ Result<Db> Db::open(const std::string& path, int busy_timeout_ms) {
     ::usleep(5000);
   }
   return db;
+}
+
+Result<> Db::set_sync(Sync level) {
+  if (level == sync_) return {};
+  BERTH_TRY(exec(level == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set synchronous"));
+  sync_ = level;
+  return {};
+}
+
+RelaxedSync::RelaxedSync(Db& db) {
+  if (db.sync() == Db::Sync::normal || !sqlite3_get_autocommit(db.get())) return;
+  if (db.set_sync(Db::Sync::normal)) restore_ = &db;
+}
+
+RelaxedSync::~RelaxedSync() {
+  if (restore_) (void)restore_->set_sync(Db::Sync::full);
 }
 
 Result<> Db::exec(std::string_view sql, std::string_view purpose) {

@@ -26,7 +26,18 @@ class Db {
 
   // Opens (creating) the database file in WAL mode with a busy timeout, so
   // several processes can share it; writers serialise on BEGIN IMMEDIATE.
+  // Commits are synchronous=FULL until set_sync says otherwise. The WAL file
+  // stays when the connection closes (no checkpoint at close): the next
+  // command appends to it instead of creating, syncing and deleting it again;
+  // SQLite checkpoints it as it grows (every 1000 pages).
   static Result<Db> open(const std::string& path, int busy_timeout_ms);
+
+  // FULL: a commit is on disk when it returns. NORMAL (WAL mode): no fsync
+  // per commit; after a crash or power loss the database is still
+  // consistent and holds a prefix of the commits (the last ones may be gone).
+  enum class Sync { normal, full };
+  Result<> set_sync(Sync level);
+  Sync sync() const { return sync_; }
 
   // Runs one or more statements without results.
   Result<> exec(std::string_view sql, std::string_view purpose);
@@ -38,6 +49,22 @@ class Db {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  Sync sync_ = Sync::full;
+};
+
+// While it lives, the connection's commits are synchronous=NORMAL (see
+// Db::Sync): for writes whose loss at a power failure harms nothing. Made
+// inside an open transaction it changes nothing, so that transaction's other
+// writes keep the connection's durability.
+class RelaxedSync {
+ public:
+  explicit RelaxedSync(Db& db);
+  RelaxedSync(const RelaxedSync&) = delete;
+  RelaxedSync& operator=(const RelaxedSync&) = delete;
+  ~RelaxedSync();
+
+ private:
+  Db* restore_ = nullptr;
 };
 
 // A prepared statement; bind with 1-based indexes, then step() until it

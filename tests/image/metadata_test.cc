@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "temp_root.h"
 
 namespace berth::image {
@@ -62,6 +64,57 @@ TEST(Metadata, ReopeningKeepsDataAndVersion) {
   EXPECT_EQ(*md->schema_version(), Metadata::kSchemaVersion);
   auto img = md->get_image(digest('a'));
   ASSERT_TRUE(img && img->has_value());
+}
+
+int64_t synchronous_level(sql::Db& db) {
+  auto st = sql::Statement::prepare(db, "PRAGMA synchronous", "read synchronous");
+  EXPECT_TRUE(st);
+  if (!st || !*st->step()) return -1;
+  return st->integer(0);
+}
+
+TEST(Metadata, TheWalStaysAfterCloseAndIsReadBack) {
+  // No checkpoint at close: the next command appends to the same WAL
+  // instead of creating, syncing and deleting one.
+  TempRoot root;
+  {
+    auto md = Metadata::open(root / "berth.db");
+    ASSERT_TRUE(md);
+    ASSERT_TRUE(md->put_image(sample('w')));
+  }
+  EXPECT_TRUE(std::filesystem::exists(root / "berth.db-wal"));
+  auto md = Metadata::open(root / "berth.db");
+  ASSERT_TRUE(md) << md.error().what();
+  auto img = md->get_image(digest('w'));
+  ASSERT_TRUE(img && img->has_value());
+}
+
+TEST(Metadata, LeaseWritesAreRelaxedThenFullAgain) {
+  TempRoot root;
+  auto md = Metadata::open(root / "berth.db");
+  ASSERT_TRUE(md);
+  EXPECT_EQ(synchronous_level(md->db()), 2);  // FULL
+  {
+    sql::RelaxedSync relaxed(md->db());
+    EXPECT_EQ(synchronous_level(md->db()), 1);  // NORMAL
+  }
+  EXPECT_EQ(synchronous_level(md->db()), 2);
+  ASSERT_TRUE(md->put_image(sample('l')));
+  ASSERT_TRUE(md->create_lease_holding("container-x", "container", 0, 100, LeaseResource::image, digest('l')));
+  EXPECT_EQ(synchronous_level(md->db()), 2);
+  auto leases = md->live_leases(100);
+  ASSERT_TRUE(leases);
+  ASSERT_EQ(leases->size(), 1u);
+  ASSERT_TRUE(md->delete_lease("container-x"));
+  EXPECT_EQ(synchronous_level(md->db()), 2);
+  // Inside a transaction it changes nothing: the commit keeps FULL.
+  auto tx = sql::Transaction::begin(md->db(), sql::Transaction::Kind::write, "test");
+  ASSERT_TRUE(tx);
+  {
+    sql::RelaxedSync relaxed(md->db());
+    EXPECT_EQ(synchronous_level(md->db()), 2);
+  }
+  ASSERT_TRUE(tx->commit());
 }
 
 TEST(Metadata, RefusesANewerSchema) {
