@@ -102,11 +102,38 @@ std::pair<std::string_view, std::string_view> verb_of(int argc, char** argv) {
   return {words[0], words[1]};
 }
 
+// The builtin handler clones the container's processes from this one
+// (create, exec, and the restarts of start/restart/cleanup/pod): like
+// berth-runtime, re-execute from a read-only image of the binary first
+// (exe_guard.h, CVE-2019-5736), so no process a container can see ever has
+// the host's berth binary as its /proc/<pid>/exe.
+bool enters_containers(std::string_view verb) {
+  return verb == "run" || verb == "create" || verb == "start" || verb == "restart" || verb == "exec" ||
+         verb == "pod" || verb == "container";
+}
+
 }  // namespace
 }  // namespace berth::tool
 
+// The re-execution runs before berth's own static constructors (priority
+// 101 precedes unprioritised ones), so the image about to be replaced skips
+// them: the validators CLI11 makes in every verb file, iostream's init.
+// main() calls the guard again: free once protected, and an error here
+// recurs there and is reported. glibc passes argc and argv to constructors.
+__attribute__((constructor(101))) static void protect_exe_before_static_init(int argc, char** argv, char**) {
+  using namespace berth;
+  if (tool::enters_containers(tool::verb_of(argc, argv).first)) (void)runtime::ensure_protected_exe(argc, argv);
+}
+
 int main(int argc, char** argv) {
   using namespace berth;
+  auto [first, second] = tool::verb_of(argc, argv);
+  if (tool::enters_containers(first)) {
+    if (auto r = runtime::ensure_protected_exe(argc, argv); !r) {
+      std::fprintf(stderr, "berth: %s\n", r.error().what().c_str());
+      return 125;
+    }
+  }
   tool::Globals g;
   CLI::App app{"berth: a daemonless container engine", "berth"};
   app.require_subcommand(1);
@@ -118,19 +145,6 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
-  auto [first, second] = tool::verb_of(argc, argv);
-  // The builtin handler clones the container's processes from this one
-  // (create, exec, and the restarts of start/restart/cleanup/pod): like
-  // berth-runtime, re-execute from a read-only image of the binary first
-  // (exe_guard.h, CVE-2019-5736), so no process a container can see ever has
-  // the host's berth binary as its /proc/<pid>/exe.
-  if (first == "run" || first == "create" || first == "start" || first == "restart" || first == "exec" ||
-      first == "pod" || first == "container") {
-    if (auto r = runtime::ensure_protected_exe(argc, argv); !r) {
-      std::fprintf(stderr, "berth: %s\n", r.error().what().c_str());
-      return 125;
-    }
-  }
   std::string two = std::string(first) + " " + std::string(second);
   bool found = false;
   void (*added[std::size(tool::kVerbs)])(CLI::App&, tool::Globals&) = {};
