@@ -74,41 +74,36 @@ bool is_our_aardvark(pid_t pid, const std::string& dir) {
   return false;
 }
 
-// Network files with at least one container entry; the others are removed.
-Result<bool> any_entries(const std::string& dir) {
-  std::error_code ec;
+// What aardvark-dns is to serve: whether any network file has a container
+// entry (the others are removed), and the IPv4 addresses on the first line
+// of those that do.
+struct Served {
   bool any = false;
+  std::vector<uint32_t> addresses;
+};
+
+Result<Served> served(const std::string& dir) {
+  std::error_code ec;
+  Served out;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
     if (name == "aardvark.pid") continue;
     BERTH_TRY_ASSIGN(text, read_file(e.path().string()));
-    if (lines_of(text).size() > 1) any = true;
-    else if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", e.path().string());
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory) return sys_error(ec.value(), "list \"{}\"", dir);
-  return any;
-}
-
-// The IPv4 addresses aardvark-dns is to listen on: the first line of each
-// network file that has entries.
-std::vector<uint32_t> listen_addresses(const std::string& dir) {
-  std::vector<uint32_t> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().filename() == "aardvark.pid") continue;
-    auto text = read_file(e.path().string());
-    if (!text) continue;
-    auto lines = lines_of(*text);
-    if (lines.size() < 2) continue;
-    std::string_view first = lines[0];
-    while (!first.empty()) {
+    auto lines = lines_of(text);
+    if (lines.size() < 2) {
+      if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", e.path().string());
+      continue;
+    }
+    out.any = true;
+    for (std::string_view first = lines[0]; !first.empty();) {
       size_t comma = first.find(',');
       std::string ip(first.substr(0, comma));
       in_addr addr{};
-      if (::inet_pton(AF_INET, ip.c_str(), &addr) == 1) out.push_back(addr.s_addr);
+      if (::inet_pton(AF_INET, ip.c_str(), &addr) == 1) out.addresses.push_back(addr.s_addr);
       first = comma == std::string_view::npos ? std::string_view() : first.substr(comma + 1);
     }
   }
+  if (ec && ec != std::errc::no_such_file_or_directory) return sys_error(ec.value(), "list \"{}\"", dir);
   return out;
 }
 
@@ -145,18 +140,13 @@ bool wait_until_listening(const std::vector<uint32_t>& addresses,
   auto start = steady_clock::now();
   for (;;) {
     auto now_bound = udp53_sockets();
-    bool ready = true;
-    bool old_kept = true;
+    bool ready = true, old_kept = true;
     for (uint32_t a : addresses) {
-      auto it = now_bound.find(a);
-      if (it == now_bound.end()) { ready = old_kept = false; break; }
+      const auto& now = now_bound[a];
       auto was = before.find(a);
-      bool fresh = was == before.end() ||
-                   std::any_of(it->second.begin(), it->second.end(), [&](unsigned long i) { return !was->second.contains(i); });
-      if (!fresh) ready = false;
-      if (was == before.end() || !std::any_of(it->second.begin(), it->second.end(),
-                                              [&](unsigned long i) { return was->second.contains(i); }))
-        old_kept = false;
+      auto in_before = [&](unsigned long inode) { return was != before.end() && was->second.contains(inode); };
+      ready = ready && !std::all_of(now.begin(), now.end(), in_before);  // a socket bound since
+      old_kept = old_kept && std::any_of(now.begin(), now.end(), in_before);
     }
     auto waited = steady_clock::now() - start;
     if (ready || (old_kept && waited > milliseconds(200))) return true;
@@ -293,13 +283,13 @@ Result<> NetworkDns::remove_network(std::string_view network) {
 }
 
 Result<> NetworkDns::reload() {
-  BERTH_TRY_ASSIGN(any, any_entries(config_dir()));
+  BERTH_TRY_ASSIGN(to_serve, served(config_dir()));
   pid_t pid = running_pid();
-  if (!any) {
+  if (!to_serve.any) {
     if (pid > 0) stop(pid);
     return {};
   }
-  auto addresses = listen_addresses(config_dir());
+  const auto& addresses = to_serve.addresses;
   if (pid > 0) {
     auto before = udp53_sockets();
     if (::kill(pid, SIGHUP) == 0) {
