@@ -92,11 +92,13 @@ int main(int argc, char** argv) {
     for (const auto& [name, add] : kVerbs) add(app, g);
 
   // Logging must be configured before any verb runs: parse the globals first.
+  bool log_configured = false;
   app.parse_complete_callback([&]() {
     auto format = log::parse_format(g.log_format);
     if (!format) throw CLI::ValidationError("--log-format", format.error().what());
     if (auto r = log::configure(g.log_path, *format, g.debug); !r)
       throw CLI::ValidationError("--log", r.error().what());
+    log_configured = true;
     if (g.systemd_cgroup)
       throw CLI::ValidationError("--systemd-cgroup", "the systemd cgroup driver is not available yet; use cgroupfs");
     // Verbs that keep no state need no root (and a rootless user may lack XDG_RUNTIME_DIR).
@@ -112,9 +114,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "berth-runtime: %s\n", e.what());
-    if (!g.log_path.empty()) log::error("{}", e.what());
-    return 1;
+    // A command line error may come before the log is configured (or from
+    // configuring it): set it up as asked where it can be, so that the error
+    // is written once, in the log's format, as every other error.
+    if (!log_configured) {
+      auto format = log::parse_format(g.log_format);
+      (void)log::configure(g.log_path, format ? *format : log::Format::text, g.debug);
+    }
+    return tool::report(Error(0, e.what()));
   }
   return g.exit_code;
 }
