@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "engine/db.h"
 #include "engine/flags.h"
 #include "engine/monitor.h"
 #include "engine/spec_builder.h"
@@ -88,12 +90,14 @@ void sweep_ended_sessions(const std::string& run_dir) {
 // PID 1, which may never reap it: a zombie that keeps the container's cgroup
 // busy after the container is gone.
 Result<int> exec_detached(RuntimeHandler& handler, const std::string& id, oci::Process process,
-                          const ExecSessionPlace& place) {
+                          const ExecSessionPlace& place, std::string* session_id) {
   if (place.monitor_binary.empty() || place.run_dir.empty())
     return error("exec -d: no place for the session's monitor");
   sweep_ended_sessions(place.run_dir);
-  std::string dir = place.run_dir + "/" + std::string(kSessionPrefix) + "XXXXXX";
-  if (!::mkdtemp(dir.data())) return sys_error(errno, "create exec session directory \"{}\"", dir);
+  // The session's id (podman's exec session id: 64 hex digits) names its directory.
+  std::string session = new_id();
+  std::string dir = place.run_dir + "/" + std::string(kSessionPrefix) + session;
+  if (::mkdir(dir.c_str(), 0700) < 0) return sys_error(errno, "create exec session directory \"{}\"", dir);
   MonitorSpec spec;
   spec.id = id;
   spec.monitor_binary = place.monitor_binary;
@@ -116,6 +120,7 @@ Result<int> exec_detached(RuntimeHandler& handler, const std::string& id, oci::P
     (void)image::remove_tree(dir);
     return std::unexpected(std::move(started).error());
   }
+  if (session_id) *session_id = std::move(session);
   return 0;
 }
 
@@ -163,9 +168,9 @@ Result<oci::Process> exec_process(const oci::Process& container, const ExecReque
   return p;
 }
 
-Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id,
-                              oci::Process process, const ExecRequest& request, const ExecSessionPlace& session) {
-  if (request.detach) return exec_detached(handler, id, std::move(process), session);
+Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id, oci::Process process,
+                              const ExecRequest& request, const ExecSessionPlace& session, std::string* session_id) {
+  if (request.detach) return exec_detached(handler, id, std::move(process), session, session_id);
   if (request.tty) process.console_size = terminal_size(0);
   HandlerExec exec{id, std::move(process), false, "", ""};
 

@@ -52,8 +52,11 @@ struct ExecSessionPlace {
 // the process's own (as `runc exec -t`: our terminal in raw mode, its size
 // passed on, SIGWINCH included); detached with -t, the session's monitor
 // holds it. Returns the process's exit status (128+signal when killed; 0
-// when detached).
+// when detached, the session's id then in `session_id`: podman's exec
+// session id, 64 hex digits, naming the session directory
+// `<run_dir>/exec-session-<id>`).
 Result<int> exec_in_container(RuntimeHandler& handler, const std::string& id, oci::Process process,
-                              const ExecRequest& request, const ExecSessionPlace& session = {});
+                              const ExecRequest& request, const ExecSessionPlace& session = {},
+                              std::string* session_id = nullptr);
 
 }  // namespace berth::engine

@@ -94,10 +94,24 @@ TEST_F(ExecTest, InheritsTheContainersConfinement) {
   EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;  // only what berth may grant
 }
 
+// -d prints the exec session's id (podman's: 64 hex digits, one line, and
+// nothing else on stdout), the name of its session directory.
 TEST_F(ExecTest, Detached) {
-  auto r = exec("-d berth-test-exec sh -c 'sleep 0.2; echo done > /tmp/detached'");
+  auto r = sh(env().berth() + " exec -d berth-test-exec sh -c 'sleep 0.2; echo done > /tmp/detached' 2>/dev/null");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(r.out.size(), 65u) << r.out;
+  std::string session = r.out.substr(0, 64);
+  EXPECT_EQ(session.find_first_not_of("0123456789abcdef"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.back(), '\n');
+  auto j = nlohmann::json::parse(sh(env().berth() + " inspect berth-test-exec 2>/dev/null").out, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 1);
+  std::string run_dir = env().roots.runroot + "/containers/" + j[0].value("Id", "");
+  EXPECT_TRUE(std::filesystem::is_directory(run_dir + "/exec-session-" + session)) << run_dir;
+  // Each session has an id of its own.
+  auto again = sh(env().berth() + " exec -d berth-test-exec true 2>/dev/null");
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_EQ(again.out.size(), 65u) << again.out;
+  EXPECT_NE(again.out, r.out);
   bool seen = false;
   for (int i = 0; i < 50 && !seen; ++i) {
     seen = exec("berth-test-exec cat /tmp/detached").out == "done\n";
@@ -119,7 +133,7 @@ TEST_F(ExecTest, DetachedWithATerminal) {
   auto r = exec("-d -t berth-test-exec sh -c 'tty > /tmp/dt.tmp; mv /tmp/dt.tmp /tmp/dt; echo to-nowhere; "
                 "sleep 0.3; exit 5'");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.out.size(), 65u) << r.out;  // the session's id only
   std::string tty;
   for (int i = 0; i < 50 && tty.empty(); ++i) {
     tty = exec("berth-test-exec cat /tmp/dt").out;

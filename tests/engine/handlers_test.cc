@@ -272,7 +272,8 @@ TEST_P(HandlerTest, DetachedExecIsReapedAndRmIsQuick) {
   std::string first = std::to_string(100000 + ::getpid()), second = std::to_string(200000 + ::getpid());
   r = berth("exec -d berth-test-hd sleep " + first);
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.out.size(), 65u) << r.out;  // the session's id
+  EXPECT_TRUE(std::filesystem::is_directory(run_dir + "/exec-session-" + r.out.substr(0, 64))) << r.out;
   pid_t pid = 0;
   for (int i = 0; i < 100 && pid == 0; ++i) {
     pid = find_process("sleep" + std::string(1, '\0') + first + std::string(1, '\0'));

@@ -1,7 +1,8 @@
 // berth exec [-i] [-t] [-d] [-e K=V] [--env-file F] [-u USER] [-w DIR]
 // [--privileged] CONTAINER COMMAND [ARG...]: a process in a running
 // container; berth exits with its status (docker's 126/127 when the command
-// cannot be run or is not found, 125 for berth's own errors).
+// cannot be run or is not found, 125 for berth's own errors); with -d it
+// prints the exec session's id, as podman does.
 #include <cerrno>
 #include <cstdio>
 
@@ -26,7 +27,8 @@ Result<int> run_exec(const Globals& g, const std::string& container, engine::Exe
   BERTH_TRY_ASSIGN(process, engine::exec_process(*spec.process, request, fmt::format("/proc/{}/root", c.pid)));
   BERTH_TRY_ASSIGN(handler, engine.handler(c.runtime));
   engine::ExecSessionPlace session{engine.config().monitor_path, engine.paths().run_dir(c.id)};
-  auto status = engine::exec_in_container(*handler, c.id, std::move(process), request, session);
+  std::string session_id;
+  auto status = engine::exec_in_container(*handler, c.id, std::move(process), request, session, &session_id);
   if (!status) {
     // The command itself could not run: docker's 127/126.
     if (int code = engine::command_failure_status(status.error()); code != 0) {
@@ -34,6 +36,8 @@ Result<int> run_exec(const Globals& g, const std::string& container, engine::Exe
       return code;
     }
   }
+  // Detached: the session's id, as podman prints it.
+  if (status && request.detach) std::printf("%s\n", session_id.c_str());
   return status;
 }
 
