@@ -118,6 +118,9 @@ Result<Prepared> prepare(const InitContext& ctx) {
     return {};
   };
   if (!plan.new_user) BERTH_TRY(set_non_dumpable());
+  // Before waiting for "go": the runtime makes the cgroups meanwhile.
+  if (int flags = plan.init_unshare_flags(); flags != 0 && unshare(flags) < 0)
+    return sys_error(errno, "unshare the container's namespaces");
   BERTH_TRY(reset_signals());
 
   BERTH_TRY_ASSIGN(go, ctx.channel->expect(kSyncGo, "go"));

@@ -74,6 +74,16 @@ class Rollback {
   bool committed_ = false;
 };
 
+// A message to an init that has already failed and exited cannot be sent:
+// report the init's own error, which it sent before exiting, instead.
+Result<> send_to_init(const Channel& channel, uint32_t type, std::string_view text = {}) {
+  auto sent = channel.send(type, 0, text);
+  if (sent || (sent.error().code() != EPIPE && sent.error().code() != ECONNRESET)) return sent;
+  auto why = channel.recv();
+  if (!why) return std::unexpected(std::move(why).error());
+  return sent;
+}
+
 Result<UniqueFd> make_exec_fifo(const std::string& path) {
   if (mkfifo(path.c_str(), 0622) < 0) return sys_error(errno, "mkfifo \"{}\"", path);
   // 0622 regardless of umask: a non-root container user opens it for writing.
@@ -211,7 +221,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
 
   if (plan.new_user) BERTH_TRY(write_id_mappings(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   std::string creating = hook_state_json(rec, oci::Status::creating);
-  BERTH_TRY(parent_end.send(kSyncGo, 0, creating));
+  BERTH_TRY(send_to_init(parent_end, kSyncGo, creating));
   // The v1 directories are made while the init mounts its rootfs; it joins
   // them when it must (init.cc: CgroupJoin).
   BERTH_TRY(cgroups->create());
@@ -225,7 +235,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool
     BERTH_TRY(cgroup::apply_resources(layout, rec.cgroup_paths, resources, {.update = false, .skip_devices = true}));
   rec.resources = spec.linux->resources;
   if (plan.joins_mount) BERTH_TRY(cgroups->add_process(pid));
-  BERTH_TRY(parent_end.send(kSyncCgroupsReady));
+  BERTH_TRY(send_to_init(parent_end, kSyncCgroupsReady));
   log::debug("create {}: cgroups ready", opts.id);
 
   Launched out;

@@ -2,6 +2,7 @@
 // mappings and offsets that must be written before the container may proceed.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <map>
@@ -36,6 +37,19 @@ struct NamespacePlan {
   // Joining, or a new time namespace, needs an intermediate process: setns()
   // and unshare(CLONE_NEWTIME) only affect the caller's future children.
   bool needs_intermediate() const { return !joins.empty() || new_time; }
+
+  // The new mount, network, IPC and UTS namespaces the init unshares itself,
+  // first thing, instead of clone() making them in the runtime: clone then
+  // returns at once and the runtime makes the cgroups while the init builds
+  // them (a network and a mount namespace take about a millisecond). Not with
+  // a new user namespace (the others must be made inside it, which the
+  // runtime maps first) nor through an intermediate process.
+  int init_unshare_flags() const {
+    constexpr int kUnshareable = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    return new_user || needs_intermediate() ? 0 : clone_flags & kUnshareable;
+  }
+  // What the runtime's clone() of the init (or the intermediate's) creates.
+  int init_clone_flags() const { return clone_flags & ~init_unshare_flags(); }
 };
 
 // CLONE_NEW* for a spec name ("network" -> CLONE_NEWNET), or an error naming it.

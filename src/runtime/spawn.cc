@@ -56,7 +56,7 @@ pid_t clone_process(uint64_t flags, const UniqueFd* cgroup2_dir) {
 Result<pid_t> spawn_init(const InitContext& ctx, const Channel& parent_end) {
   const auto& plan = *ctx.plan;
   if (!plan.needs_intermediate()) {
-    pid_t pid = clone_process(static_cast<uint64_t>(plan.clone_flags), ctx.cgroup2_dir);
+    pid_t pid = clone_process(static_cast<uint64_t>(plan.init_clone_flags()), ctx.cgroup2_dir);
     if (pid < 0) return sys_error(errno, "clone container init");
     if (pid == 0) container_init(ctx);
     return pid;
