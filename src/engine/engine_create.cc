@@ -58,10 +58,7 @@ std::string strip_prefix_len(const std::string& cidr) { return cidr.substr(0, ci
 Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pull) {
   Impl& e = *impl_;
   BERTH_TRY_ASSIGN(handler, e.handler(options.runtime));
-  BERTH_TRY_ASSIGN(store, e.image_store());
   if (options.image.empty()) return error("an image is required");
-  BERTH_TRY_ASSIGN(match, find_image(*store, e.setup.image_config, options.image, pull));
-  BERTH_TRY_ASSIGN(config, e.image_config(match.image.id));
 
   ContainerRecord c;
   c.id = new_id();
@@ -71,9 +68,17 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
   } else {
     c.name = options.name;
   }
+  c.options = options;
+  // A network of its own: started first, the rest overlaps its ADDs.
+  std::optional<Impl::StartedNetwork> early;
+  const std::string& mode = options.network;
+  if (options.pod.empty() && mode != "none" && mode != "host" && !mode.starts_with("container:")) early.emplace(e, c);
+
+  BERTH_TRY_ASSIGN(store, e.image_store());
+  BERTH_TRY_ASSIGN(match, find_image(*store, e.setup.image_config, options.image, pull));
+  BERTH_TRY_ASSIGN(config, e.image_config(match.image.id));
   c.image_id = match.image.id;
   c.image_name = match.name.empty() ? options.image : match.name;
-  c.options = options;
   c.runtime = handler->name();
   c.created_at = now_ns();
   if (c.options.stop_signal.empty()) c.options.stop_signal = config.config.stop_signal;
@@ -125,15 +130,62 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
     return std::unexpected(std::move(recorded).error());
   }
 
+  // A generated name changed by a collision: the DNS entries have the old one.
+  if (early && !early->fits(c)) early.reset();
   BERTH_TRY_ASSIGN(lock, e.lock(c.id));
-  if (auto r = e.prepare(c); !r) {
+  if (auto r = e.prepare(c, early ? &*early : nullptr); !r) {
     if (auto undo = e.remove_locked(c, true); !undo) log::warn("remove \"{}\": {}", c.id, undo.error().what());
     return std::unexpected(std::move(r).error());
   }
   return c;
 }
 
-Result<> Engine::Impl::prepare(ContainerRecord& c) {
+Engine::Impl::StartedNetwork::StartedNetwork(Impl& e, const ContainerRecord& c)
+    : engine_(&e), id_(c.id), name_(c.name), network_(c.options.network) {
+  status_ = start(c);
+}
+
+Result<> Engine::Impl::StartedNetwork::start(const ContainerRecord& c) {
+  Networks& nets = engine_->nets();
+  std::string netns = engine_->paths().netns(c.id);
+  BERTH_TRY(nets.finish_teardowns(c.id, true));  // of its previous run: the same namespace path
+  BERTH_TRY(create_netns(netns));
+  NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}, c.options.dns};  // start_setup publishes s.ports
+  s.aliases.insert(s.aliases.end(), c.options.network_aliases.begin(), c.options.network_aliases.end());
+  if (!network_.empty()) s.networks = {network_};
+  ports_ = c.options.ports;
+  auto started = nets.start_setup(s, ports_);
+  if (!started) {
+    (void)remove_netns(netns);
+    return std::unexpected(std::move(started).error());
+  }
+  netns_ = std::move(netns);
+  pending_.emplace(std::move(*started));
+  return {};
+}
+
+Result<> Engine::Impl::StartedNetwork::take(ContainerRecord& c,
+                                            std::optional<std::future<Result<std::vector<NetAttachment>>>>& adding,
+                                            std::vector<std::string>& dns_servers) {
+  engine_ = nullptr;
+  BERTH_TRY(status_);
+  c.netns = netns_;
+  c.ports = std::move(ports_);
+  adding = std::move(pending_->attachments);
+  dns_servers = std::move(pending_->dns_servers);
+  return {};
+}
+
+Engine::Impl::StartedNetwork::~StartedNetwork() {
+  if (!engine_ || netns_.empty()) return;
+  if (pending_->attachments.valid()) pending_->attachments.wait();
+  NetworkSetup s{id_, netns_, {}, ports_, {}};
+  if (!network_.empty()) s.networks = {network_};
+  (void)engine_->nets().teardown(s);
+  (void)remove_netns(netns_);
+}
+
+Result<> Engine::Impl::prepare(ContainerRecord& c, StartedNetwork* early) {
   const Paths& p = paths();
   BERTH_TRY(mkdir_p(p.upper(c.id), 0755));
   BERTH_TRY(mkdir_p(p.work(c.id), 0700));
@@ -202,19 +254,10 @@ Result<> Engine::Impl::prepare(ContainerRecord& c) {
       return error("--network {}: container {} is not running", mode, other.name);
     ns.network = other.netns.empty() ? fmt::format("/proc/{}/ns/net", other.pid) : other.netns;
   } else if (mode != "none") {
-    std::string netns = p.netns(c.id);
-    BERTH_TRY(nets().finish_teardowns(c.id, true));  // of its previous run: the same namespace path
-    BERTH_TRY(create_netns(netns));
-    c.netns = netns;
-    NetworkSetup s{c.id, netns, {}, c.options.ports, {c.name}, c.options.dns};  // setup() publishes s.ports
-    s.aliases.insert(s.aliases.end(), c.options.network_aliases.begin(), c.options.network_aliases.end());
-    if (!mode.empty()) s.networks = {mode};
-    std::vector<PortMapping> ports = c.options.ports;
-    BERTH_TRY_ASSIGN(started, nets().start_setup(s, ports));
-    adding = std::move(started.attachments);
-    network_dns = std::move(started.dns_servers);
-    c.ports = std::move(ports);
-    ns.network = netns;
+    std::optional<StartedNetwork> here;
+    StartedNetwork& started = early ? *early : here.emplace(*this, c);
+    BERTH_TRY(started.take(c, adding, network_dns));  // the guard undoes it from here
+    ns.network = c.netns;
   }
 
   EtcInputs etc;

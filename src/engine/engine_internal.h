@@ -3,8 +3,10 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,36 @@ struct Engine::Impl {
 
   Impl(EngineSetup s, EngineDb d) : setup(std::move(s)), db(std::move(d)) {}
 
+  // A container's own network namespace with its CNI ADDs under way on a
+  // thread (Networks::start_setup), made before the rest of the container so
+  // that all of it overlaps the ADDs (two Go plugins: the critical path of
+  // `run`). prepare() takes it over; one not taken is undone when destroyed
+  // (the thread waited for, DNS entries and DELs, the namespace removed). A
+  // start that failed keeps its error for prepare() to report where it meets
+  // the network, as when the network is started there.
+  class StartedNetwork {
+   public:
+    StartedNetwork(Impl& e, const ContainerRecord& c);
+    StartedNetwork(const StartedNetwork&) = delete;
+    StartedNetwork& operator=(const StartedNetwork&) = delete;
+    ~StartedNetwork();
+    // For the container `c`: its netns and ports set, the ADDs' future and
+    // aardvark-dns's addresses given; from then on undoing is the caller's.
+    Result<> take(ContainerRecord& c, std::optional<std::future<Result<std::vector<NetAttachment>>>>& adding,
+                  std::vector<std::string>& dns_servers);
+    // Whether it was started for what `c` is now (its name is a DNS alias).
+    bool fits(const ContainerRecord& c) const { return c.id == id_ && c.name == name_; }
+
+   private:
+    Result<> start(const ContainerRecord& c);
+
+    Impl* engine_;                             // null once taken
+    std::string id_, name_, network_, netns_;  // netns_ empty: none made
+    std::vector<PortMapping> ports_;           // as resolved
+    std::optional<PendingSetup> pending_;
+    Result<> status_;
+  };
+
   const Paths& paths() const { return setup.paths; }
   Result<image::Store*> image_store();
   Result<RuntimeHandler*> handler(std::string_view name);
@@ -70,7 +102,8 @@ struct Engine::Impl {
   std::map<std::string, oci::ImageConfig, std::less<>> image_configs;
   // Brings a new or exited container to "created": rootfs, network, etc
   // files, config.json, a monitor holding the created init. Under the lock.
-  Result<> prepare(ContainerRecord& c);
+  // `early`: its network, already started by create(), taken over.
+  Result<> prepare(ContainerRecord& c, StartedNetwork* early = nullptr);
   // Undoes prepare once the init is gone (runtime state, network, rootfs);
   // what is already gone is skipped.
   void release(const ContainerRecord& c);

@@ -315,5 +315,40 @@ TEST_F(NetSpeedRun, HostsFileHasTheAddressAndTheNetworkComesBackAfterARestart) {
   EXPECT_EQ(sh("ls " + env().roots.runroot + "/cni/results 2>/dev/null | grep -c speednet").out, "0\n");
 }
 
+// create starts a container's own network first (its ADDs overlap the rest
+// of create): a create that fails later undoes all of it, and reports the
+// same errors as before, in the same order.
+TEST_F(NetSpeedRun, FailedCreateLeavesNoNetworkBehind) {
+  ASSERT_EQ(berth("network create berth-test-earlynet").status, 0);  // with DNS: aardvark-dns entries too
+  Paths paths{env().roots.root, env().roots.runroot};
+  auto leftovers = [&] {
+    return sh("ls " + paths.runroot + "/netns; ls " + paths.cni_results() + "; ls " + paths.ipam_dir() +
+              "/berth-test-earlynet | grep '^10[.]'; grep -rs berth-test-early " + NetworkDns(paths).config_dir() +
+              "; ip -o link show type veth")
+        .out;
+  };
+  auto r = berth("create --pull never --network berth-test-earlynet --name berth-test-early berth-test-no-such-image");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("no such image"), std::string::npos) << r.out;
+  EXPECT_EQ(leftovers(), "");
+  EXPECT_EQ(berth("ps -a").out.find("berth-test-early"), std::string::npos);
+  // A name in use is found after the network was started.
+  ASSERT_EQ(berth("create --network none --name berth-test-early busybox true").status, 0);
+  r = berth("create --network berth-test-earlynet --name berth-test-early busybox true");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("already in use"), std::string::npos) << r.out;
+  EXPECT_EQ(leftovers(), "");
+  // A network that cannot be set up is reported after the image, as before.
+  r = berth("create --pull never --network berth-test-nonet berth-test-no-such-image");
+  EXPECT_NE(r.out.find("no such image"), std::string::npos) << r.out;
+  r = berth("create --network berth-test-nonet busybox true");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("berth-test-nonet"), std::string::npos) << r.out;
+  EXPECT_EQ(leftovers(), "");
+  EXPECT_EQ(berth("rm berth-test-early").status, 0);
+  EXPECT_EQ(berth("ps -a").out.find("berth-test"), std::string::npos);
+  EXPECT_EQ(berth("network rm berth-test-earlynet").status, 0);
+}
+
 }  // namespace
 }  // namespace berth::engine
