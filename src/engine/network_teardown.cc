@@ -5,19 +5,17 @@
 // (the child inherits the lock). A record nobody holds is a teardown whose
 // process died: whoever finds it first finishes it.
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 
 #include "base/fd.h"
-#include "base/fds.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "engine/detached.h"
 #include "engine/network.h"
 #include "engine/network_dns.h"
 #include "engine/network_internal.h"
@@ -35,38 +33,6 @@ void run_teardown(const std::string& record, const std::string& cache_dir, const
     log::warn("network teardown of {}: {}", id, r.error().what());
   if (auto r = remove_netns(netns); !r) log::warn("remove netns of {}: {}", id, r.error().what());
   ::unlink(record.c_str());
-}
-
-// Runs `fn` in a grandchild that outlives the caller (the child exits at
-// once and is reaped here, so no zombie stays with a long-lived caller),
-// with stdio on /dev/null (a caller's pipe must not wait for it) and no fd
-// of the caller's but `keep` (moved to 3).
-template <typename Fn>
-Result<> run_detached(int keep, Fn fn) {
-  pid_t child = ::fork();
-  if (child < 0) return sys_error(errno, "fork network teardown");
-  if (child == 0) {
-    if (::fork() != 0) ::_exit(0);
-    ::setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int kept = ::fcntl(keep, F_DUPFD_CLOEXEC, 10);  // out of the way of stdio first
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-    }
-    if (kept >= 0) ::dup3(kept, 3, O_CLOEXEC);
-    (void)close_fds_from(4);
-    fn();
-    ::_exit(0);
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  return {};
 }
 
 }  // namespace

@@ -50,16 +50,21 @@ TEST_F(RunTest, RmLeavesNothingBehind) {
   }
   EXPECT_TRUE(gone) << "container row or directory remains";
   // The network's DELs and the namespace go in a detached process (after
-  // the pending-teardown record): waited for, as `network rm` would.
+  // the pending-teardown record), and so do the directory trees (after a
+  // rename into a trash directory): waited for, as `network rm` would.
   for (int i = 0; i < 250; ++i) {
     if (!std::filesystem::exists(roots.runroot + "/netns/" + id) &&
         !std::filesystem::exists(roots.runroot + "/cni/teardown/" + id) &&
-        !std::filesystem::exists(roots.runroot + "/containers/" + id))
+        !std::filesystem::exists(roots.runroot + "/containers/" + id) &&
+        !std::filesystem::exists(roots.root + "/trash/" + id) &&
+        !std::filesystem::exists(roots.runroot + "/trash/" + id))
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/cni/teardown/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/containers/" + id));
+  EXPECT_FALSE(std::filesystem::exists(roots.root + "/trash/" + id));
+  EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/trash/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/netns/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/runtime/" + id));
   EXPECT_FALSE(std::filesystem::exists(roots.runroot + "/locks/" + id));
