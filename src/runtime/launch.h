@@ -20,6 +20,7 @@ struct Launched {
   oci::Spec spec;
   UniqueFd pty_master;  // when the runtime itself must serve the terminal (run, no socket)
   Channel start_channel;  // with `start_here`: the init waits on it for kSyncStart
+  bool started = false;   // kSyncStart went out already (launch() sends it early when it can)
 };
 
 // Creates the container up to "created". With `own_terminal`, a terminal
