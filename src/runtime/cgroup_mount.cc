@@ -6,6 +6,7 @@
 // one, the container's own cgroup directory of the host is bind-mounted, as runc does.
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -96,9 +97,8 @@ std::optional<struct mount_attr> attr_of_flags(unsigned long flags) {
   return attr;
 }
 
-// `remount`: false when the caller sets the bind mount's flags itself.
 Result<> mount_hierarchy(RootfsContext& ctx, const cgroup::Hierarchy& h, const std::string& dest,
-                         unsigned long flags, const std::string& data, bool remount) {
+                         unsigned long flags, const std::string& data) {
   flags &= ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (ctx.opts.new_cgroup_ns) {
     BERTH_TRY_ASSIGN(target, mkdir_all_in_root(ctx.root, dest));
@@ -115,14 +115,25 @@ Result<> mount_hierarchy(RootfsContext& ctx, const cgroup::Hierarchy& h, const s
     // Not allowed (a user namespace may not mount some v1 hierarchies): bind instead.
   }
   BERTH_TRY_ASSIGN(source, host_cgroup_dir(ctx, h));
-  if (!remount) {
-    BERTH_TRY_ASSIGN(ends, open_bind_ends(ctx, source, dest, ""));
-    return sys_mount(fd_path(ends.source).c_str(), fd_path(ends.target), nullptr, MS_BIND, nullptr,
-                     fmt::format("bind \"{}\" on \"{}\"", source, dest));
-  }
   BERTH_TRY_ASSIGN(mounted, bind_host_path(ctx, source, dest, false, flags));
   (void)mounted;
   return {};
+}
+
+// The host's directory of `h` bound on `name` inside `tmpfs`, the tmpfs this
+// runtime has just mounted for the hierarchies: nothing else can be in it, so
+// the mount point is made and opened right there, without the resolution
+// inside the rootfs that config destinations need.
+Result<> bind_hierarchy(const RootfsContext& ctx, const cgroup::Hierarchy& h, const UniqueFd& tmpfs,
+                        const std::string& name, const std::string& dest) {
+  BERTH_TRY_ASSIGN(source, host_cgroup_dir(ctx, h));
+  BERTH_TRY_ASSIGN(from, open_file(source, O_PATH | O_DIRECTORY));
+  if (::mkdirat(tmpfs.get(), name.c_str(), 0755) < 0) return sys_error(errno, "mkdir \"{}\"", dest);
+  int fd = ::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return sys_error(errno, "open \"{}\"", dest);
+  UniqueFd to(fd);
+  return sys_mount(fd_path(from).c_str(), fd_path(to), nullptr, MS_BIND, nullptr,
+                   fmt::format("bind \"{}\" on \"{}\"", source, dest));
 }
 
 }  // namespace
@@ -135,7 +146,7 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
 
   if (layout->mode == cgroup::Mode::v2) {
     for (const auto& h : layout->hierarchies) {
-      if (h.unified) return mount_hierarchy(ctx, h, dest, o.flags, o.data, true);
+      if (h.unified) return mount_hierarchy(ctx, h, dest, o.flags, o.data);
     }
     return error("the host's cgroup layout is v2 but has no cgroup2 mount");
   }
@@ -161,8 +172,12 @@ Result<> mount_cgroup(RootfsContext& ctx, const oci::Mount& m, const MountOption
   for (const auto& h : layout->hierarchies) {
     const std::string name = base_name(h.mount_point);
     if (name.empty() || name == "." || name == "..") continue;
-    BERTH_TRY(mount_hierarchy(ctx, h, dest + "/" + name, o.flags, o.data, !batch));
-    if (batch) bound.push_back(dest + "/" + name);
+    if (batch) {
+      BERTH_TRY(bind_hierarchy(ctx, h, dir, name, dest + "/" + name));
+      bound.push_back(dest + "/" + name);
+    } else {
+      BERTH_TRY(mount_hierarchy(ctx, h, dest + "/" + name, o.flags, o.data));
+    }
     // Co-mounted controllers: "cpu,cpuacct" is also reachable as cpu and cpuacct.
     if (name.find(',') == std::string::npos) continue;
     size_t i = 0;

@@ -190,8 +190,9 @@ Result<> release_init(const StateStore& store, const ContainerRecord& rec, const
   return {};
 }
 
-Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks) {
-  BERTH_TRY(destroy_container(store, rec));
+Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks,
+                        Stragglers stragglers) {
+  BERTH_TRY(destroy_container(store, rec, stragglers));
   log::debug("delete {}: cgroup and state removed", rec.id);
   if (hooks && !hooks->poststop.empty()) {
     std::string st = hook_state_json(rec, oci::Status::stopped);

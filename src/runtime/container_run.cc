@@ -1,5 +1,6 @@
 // `run`: create + start, then (in the foreground) wait for the container's
 // process, forwarding signals and serving its terminal, and delete it.
+#include <algorithm>
 #include <optional>
 
 #include "base/log.h"
@@ -37,8 +38,13 @@ Result<int> Runtime::run(const CreateOptions& opts, bool detach) {
   log::debug("run {}: process exited", id);
   c.pty_master.reset();
   // supervise() reaped the process: only the teardown of delete is left.
+  const auto& namespaces = c.spec.linux->namespaces;
+  const bool own_pid_ns = std::ranges::any_of(namespaces, [](const oci::Namespace& ns) {
+    return ns.type == "pid" && ns.path.empty();
+  });
   auto lock = store_.lock(id);
-  auto r = lock ? delete_stopped(store_, c.record, hooks) : Result<>(std::unexpected(lock.error()));
+  auto r = lock ? delete_stopped(store_, c.record, hooks, own_pid_ns ? Stragglers::none : Stragglers::maybe)
+                : Result<>(std::unexpected(lock.error()));
   if (!r) log::warn("delete container \"{}\": {}", id, r.error().what());
   return code;
 }

@@ -317,13 +317,21 @@ Result<> start_init(Launched& launched) {
   return {};
 }
 
-Result<> destroy_container(const StateStore& store, const ContainerRecord& rec) {
+Result<> destroy_container(const StateStore& store, const ContainerRecord& rec, Stragglers stragglers) {
   if (!rec.cgroup_paths.empty()) {
     BERTH_TRY_ASSIGN(cgroups, cgroup::load_manager(rec.cgroup_paths));
-    // Freezing to kill stragglers is work only a non-empty cgroup needs.
-    auto left = cgroups->pids();
-    if (!left || !left->empty()) (void)cgroups->signal_all(SIGKILL);
-    BERTH_TRY(cgroups->destroy());
+    if (stragglers == Stragglers::maybe) {
+      // Freezing to kill stragglers is work only a non-empty cgroup needs.
+      auto left = cgroups->pids();
+      if (!left || !left->empty()) (void)cgroups->signal_all(SIGKILL);
+    }
+    auto removed = cgroups->destroy();
+    if (!removed && stragglers == Stragglers::none) {
+      // Something from outside the container's pid namespace was put there.
+      (void)cgroups->signal_all(SIGKILL);
+      removed = cgroups->destroy();
+    }
+    BERTH_TRY(std::move(removed));
   }
   return store.remove(rec.id);
 }

@@ -30,9 +30,16 @@ struct Launched {
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, bool own_terminal,
                         bool start_here = false);
 
+// Whether processes of the container may be left in its cgroup: none once
+// `run` has reaped an init with a pid namespace of its own (the kernel kills
+// the rest of the namespace before the init's exit is reported), so the
+// cgroup is not searched for them first.
+enum class Stragglers { maybe, none };
+
 // The cleanup shared by delete and a failed create: kill what is left in the
 // cgroup, remove it, remove the state dir.
-Result<> destroy_container(const StateStore& store, const ContainerRecord& rec);
+Result<> destroy_container(const StateStore& store, const ContainerRecord& rec,
+                           Stragglers stragglers = Stragglers::maybe);
 
 // start's work on a created container, for a caller that holds its lock:
 // releases the init through the exec fifo, reports a failed exec, runs
@@ -43,6 +50,7 @@ Result<> release_init(const StateStore& store, const ContainerRecord& rec, const
 Result<> start_init(Launched& launched);
 // delete's work on a container whose process is gone: destroy_container,
 // then poststop hooks (failures only warn).
-Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks);
+Result<> delete_stopped(const StateStore& store, const ContainerRecord& rec, const oci::Hooks* hooks,
+                        Stragglers stragglers = Stragglers::maybe);
 
 }  // namespace berth::runtime

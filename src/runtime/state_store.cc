@@ -114,8 +114,12 @@ Result<std::vector<std::string>> StateStore::list_ids() const {
 
 Result<> StateStore::remove(const std::string& id) const {
   std::string d = dir(id);
-  for (const char* f : {"state.json", "config.json", "exec.fifo", "state.json.tmp"})
-    ::unlink((d + "/" + f).c_str());
+  // exec.fifo is gone once started, state.json.tmp only left by a crash: they
+  // are looked for only when the directory is not empty without them.
+  for (const char* f : {"state.json", "config.json"}) ::unlink((d + "/" + f).c_str());
+  if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
+  if (errno != ENOTEMPTY && errno != EEXIST) return sys_error(errno, "remove \"{}\"", d);
+  for (const char* f : {"exec.fifo", "state.json.tmp"}) ::unlink((d + "/" + f).c_str());
   if (::rmdir(d.c_str()) < 0 && errno != ENOENT) return sys_error(errno, "remove \"{}\"", d);
   return {};
 }
