@@ -35,6 +35,17 @@ Result<> empty_dir(UniqueFd dir, const std::string& where) {
   return r;
 }
 
+// A directory that is the root of a mount (a container's rootfs still
+// mounted, a volume's tmpfs) is refused before anything below it is removed:
+// its content belongs to another filesystem, which must be unmounted first.
+Result<> refuse_mount_root(int dir, const std::string& where) {
+  struct statx stx {};
+  if (::statx(dir, "", AT_EMPTY_PATH, 0, &stx) < 0) return sys_error(errno, "stat \"{}\"", where);
+  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    return sys_error(EBUSY, "remove \"{}\": a filesystem is mounted there; unmount it first", where);
+  return {};
+}
+
 }  // namespace
 
 Result<> remove_tree_at(int parent, const std::string& name, const std::string& where) {
@@ -45,7 +56,9 @@ Result<> remove_tree_at(int parent, const std::string& name, const std::string& 
     if (errno == ENOENT) return {};
     return sys_error(errno, "open directory \"{}\"", where);
   }
-  BERTH_TRY(empty_dir(UniqueFd(fd), where));
+  UniqueFd dir(fd);
+  BERTH_TRY(refuse_mount_root(dir.get(), where));
+  BERTH_TRY(empty_dir(std::move(dir), where));
   if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
     return sys_error(errno, "remove directory \"{}\"", where);
   }

@@ -10,7 +10,8 @@
 namespace berth::image {
 
 // Removes `name` inside `parent` (file, symlink, device or whole tree);
-// a missing `name` is not an error. `where` names it in errors.
+// a missing `name` is not an error. `where` names it in errors. A mount
+// point below it fails the removal (EBUSY) before its content is touched.
 Result<> remove_tree_at(int parent, const std::string& name, const std::string& where);
 // remove_tree_at for a path (its last component is not followed).
 Result<> remove_tree(const std::string& path);
