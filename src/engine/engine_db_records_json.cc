@@ -169,6 +169,12 @@ std::string network_json(const NetworkRecord& n) {
   if (!n.range_start.empty()) j["range_start"] = n.range_start;
   if (!n.range_end.empty()) j["range_end"] = n.range_end;
   if (!n.options.empty()) j["options"] = n.options;
+  for (const auto& s : n.more_subnets) {
+    json subnet = {{"subnet", s.subnet}, {"gateway", s.gateway}};
+    if (!s.range_start.empty()) subnet["range_start"] = s.range_start;
+    if (!s.range_end.empty()) subnet["range_end"] = s.range_end;
+    j["more_subnets"].push_back(std::move(subnet));
+  }
   return dump(j);
 }
 
@@ -186,6 +192,14 @@ Result<> network_from_json(std::string_view text, NetworkRecord& n) {
     n.labels = map_from<std::map<std::string, std::string>>(j, "labels");
     n.options = map_from<std::map<std::string, std::string>>(j, "options");
     n.conflist_path = j.value("conflist_path", std::string());
+    // Absent from the rows of older versions: one subnet.
+    if (auto more = j.find("more_subnets"); more != j.end() && more->is_array()) {
+      for (const auto& s : *more) {
+        if (!s.is_object()) continue;
+        n.more_subnets.push_back({s.value("subnet", std::string()), s.value("gateway", std::string()),
+                                  s.value("range_start", std::string()), s.value("range_end", std::string())});
+      }
+    }
   });
 }
 

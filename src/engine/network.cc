@@ -114,9 +114,16 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   BERTH_TRY(valid_name(options.name));
   if (options.driver != "bridge" && options.driver != "macvlan" && options.driver != "ipvlan")
     return error("unsupported network driver \"{}\": bridge, macvlan or ipvlan", options.driver);
-  // As podman: a range is a part of a subnet the user gave.
-  if (!options.ip_range.empty() && options.subnet.empty())
-    return error("--ip-range {} needs --subnet (the subnet it is part of)", options.ip_range);
+  // As podman: gateways and ranges pair with the subnets by position.
+  if (options.subnets.empty() && (!options.gateways.empty() || !options.ip_ranges.empty()))
+    return error("{} {} needs --subnet (the subnet it is part of)", options.gateways.empty() ? "--ip-range" : "--gateway",
+                 options.gateways.empty() ? options.ip_ranges[0] : options.gateways[0]);
+  if (options.gateways.size() > options.subnets.size())
+    return error("--gateway {} has no --subnet: {} gateways for {} subnets (they pair by order)",
+                 options.gateways[options.subnets.size()], options.gateways.size(), options.subnets.size());
+  if (options.ip_ranges.size() > options.subnets.size())
+    return error("--ip-range {} has no --subnet: {} ranges for {} subnets (they pair by order)",
+                 options.ip_ranges[options.subnets.size()], options.ip_ranges.size(), options.subnets.size());
   NetworkRecord n;
   n.driver = options.driver;
   n.options = options.options;
@@ -132,8 +139,10 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
   n.name = options.name;
   n.id = new_id();
   n.interface = options.interface;
-  n.subnet = options.subnet;
-  n.gateway = options.gateway;
+  std::vector<NetworkSubnet> given;
+  for (size_t i = 0; i < options.subnets.size(); ++i)
+    given.push_back({options.subnets[i], i < options.gateways.size() ? options.gateways[i] : "", "", ""});
+  set_subnets(n, std::move(given));
   n.internal = options.internal;
   // As podman: a new bridge network resolves its containers' names; the default one does not.
   n.dns_enabled = n.driver == "bridge" && !options.disable_dns;
@@ -146,11 +155,14 @@ Result<NetworkRecord> Networks::create(const NetworkCreateOptions& options) {
         return std::unexpected(Error(EEXIST, fmt::format("bridge \"{}\" is already used by network \"{}\"", n.interface, e.name)));
     }
   }
-  BERTH_TRY(plan_network(n, existing));
-  BERTH_TRY(plan_ip_range(n, options.ip_range));
+  BERTH_TRY(plan_network(n, existing, options.ipv6));
+  auto subnets = subnets_of(n);  // the given ones first, in their order
+  for (size_t i = 0; i < options.ip_ranges.size(); ++i) BERTH_TRY(plan_ip_range(subnets[i], options.ip_ranges[i], n.name));
+  set_subnets(n, std::move(subnets));
   BERTH_TRY(db_->add_network(n));
   auto written = write_conflist(n, *paths_);
   if (written) written = sync_network_rules(*db_, *paths_);
+  if (written) written = prepare_bridge(n);  // refuses a vlan the kernel cannot do, now
   if (!written) {
     (void)db_->remove_network(n.name);
     (void)::unlink(n.conflist_path.c_str());
@@ -224,7 +236,11 @@ Result<> Networks::remove(std::string_view name, bool force) {
   if (::unlink(n.conflist_path.c_str()) != 0 && errno != ENOENT)
     return sys_error(errno, "remove \"{}\"", n.conflist_path);
   std::filesystem::remove_all(paths_->ipam_dir() + "/" + n.name, ec);
-  if (n.driver == "bridge") BERTH_TRY(delete_link(n.interface));
+  if (n.driver == "bridge") {
+    // With --opt vlan: the plugin's gateway link (a veth pair: its peer goes too).
+    if (std::string link = gateway_interface(n); link != n.interface) BERTH_TRY(delete_link(link));
+    BERTH_TRY(delete_link(n.interface));
+  }
   return {};
 }
 

@@ -32,13 +32,17 @@ struct NetworkConfig {
 struct NetworkCreateOptions {
   std::string name;
   std::string driver = "bridge";   // bridge | macvlan | ipvlan
-  std::string subnet;              // "" = the next free 10.89.N.0/24
-  std::string gateway;             // "" = the subnet's first address
+  // --subnet (either family), each with the --gateway and --ip-range of its
+  // position (podman's pairing; fewer gateways or ranges than subnets leave
+  // the rest default). None = the next free 10.89.N.0/24.
+  std::vector<std::string> subnets;
+  std::vector<std::string> gateways;  // "" or none = the subnet's first address
+  std::vector<std::string> ip_ranges; // CIDR inside its subnet: containers' addresses come from it only
+  bool ipv6 = false;               // dual stack: a free ULA /64 (and IPv4 subnet) added when none is given
   std::string interface;           // bridge or parent interface; "" = berthN
   bool internal = false;           // no masquerade, no default route
   bool disable_dns = false;        // no aardvark-dns for a bridge network (podman's --disable-dns)
-  std::string ip_range;            // CIDR inside `subnet` (which it needs): containers' addresses come from it only
-  std::map<std::string, std::string> options;  // --opt: mtu (every driver), mode (macvlan, ipvlan)
+  std::map<std::string, std::string> options;  // --opt: mtu (every driver), mode (macvlan, ipvlan), vlan (bridge)
   std::map<std::string, std::string> labels;
 };
 
@@ -118,6 +122,15 @@ class Networks {
   EngineDb* db_;
   NetworkConfig config_;
 };
+
+// Every subnet of a network, the first one (NetworkRecord::subnet...) first.
+std::vector<NetworkSubnet> subnets_of(const NetworkRecord& n);
+// Sets them back: the first into NetworkRecord::subnet..., the rest into more_subnets.
+void set_subnets(NetworkRecord& n, std::vector<NetworkSubnet> subnets);
+// The gateways of its subnets, in their order (aardvark-dns listens on each).
+std::vector<std::string> gateways_of(const NetworkRecord& n);
+// Whether one of its subnets is IPv6 (podman's ipv6_enabled).
+bool has_ipv6(const NetworkRecord& n);
 
 std::string attachments_to_json(const std::vector<NetAttachment>& a);
 Result<std::vector<NetAttachment>> attachments_from_json(std::string_view json);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -23,6 +24,7 @@
 #include "base/log.h"
 #include "base/spawn.h"
 #include "engine/db.h"
+#include "engine/network_config.h"
 
 extern char** environ;
 
@@ -74,12 +76,29 @@ bool is_our_aardvark(pid_t pid, const std::string& dir) {
   return false;
 }
 
+// An address as /proc/net/udp and udp6 print it: the address's 32-bit
+// words in network order, each printed as the host-order number it reads
+// as ("0100590A" for 10.89.0.1 here); "" when `ip` is no address.
+std::string proc_net_address(const std::string& ip) {
+  in6_addr a6{};
+  in_addr a4{};
+  if (::inet_pton(AF_INET, ip.c_str(), &a4) == 1) return fmt::format("{:08X}", a4.s_addr);
+  if (::inet_pton(AF_INET6, ip.c_str(), &a6) != 1) return "";
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t word = 0;
+    std::memcpy(&word, a6.s6_addr + 4 * i, 4);
+    out += fmt::format("{:08X}", word);
+  }
+  return out;
+}
+
 // What aardvark-dns is to serve: whether any network file has a container
-// entry (the others are removed), and the IPv4 addresses on the first line
-// of those that do.
+// entry (the others are removed), and the addresses (proc_net_address) on
+// the first line of those that do.
 struct Served {
   bool any = false;
-  std::vector<uint32_t> addresses;
+  std::vector<std::string> addresses;
 };
 
 Result<Served> served(const std::string& dir) {
@@ -97,9 +116,8 @@ Result<Served> served(const std::string& dir) {
     out.any = true;
     for (std::string_view first = lines[0]; !first.empty();) {
       size_t comma = first.find(',');
-      std::string ip(first.substr(0, comma));
-      in_addr addr{};
-      if (::inet_pton(AF_INET, ip.c_str(), &addr) == 1) out.addresses.push_back(addr.s_addr);
+      if (auto address = proc_net_address(std::string(first.substr(0, comma))); !address.empty())
+        out.addresses.push_back(std::move(address));
       first = comma == std::string_view::npos ? std::string_view() : first.substr(comma + 1);
     }
   }
@@ -107,20 +125,25 @@ Result<Served> served(const std::string& dir) {
   return out;
 }
 
-// The UDP sockets bound to port 53, by address (as /proc/net/udp prints
-// it: the network-order word in host order, as in_addr.s_addr holds it).
-std::map<uint32_t, std::set<unsigned long>> udp53_sockets() {
-  std::map<uint32_t, std::set<unsigned long>> out;
-  auto text = read_file("/proc/net/udp");
-  if (!text) return out;
-  auto lines = lines_of(*text);
-  for (size_t i = 1; i < lines.size(); ++i) {
-    unsigned addr = 0, port = 0;
-    unsigned long inode = 0;
-    std::string line(lines[i]);
-    if (std::sscanf(line.c_str(), "%*d: %8X:%4X %*X:%*X %*X %*X:%*X %*X:%*X %*X %*u %*u %lu", &addr, &port, &inode) == 3 &&
-        port == 53)
-      out[addr].insert(inode);
+// The UDP sockets bound to port 53 of each family, by address (as
+// /proc/net/udp and udp6 print it).
+using Sockets = std::map<std::string, std::set<unsigned long>>;
+Sockets udp53_sockets() {
+  Sockets out;
+  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+    auto text = read_file(table);
+    if (!text) continue;
+    auto lines = lines_of(*text);
+    for (size_t i = 1; i < lines.size(); ++i) {
+      char addr[33] = {};
+      unsigned port = 0;
+      unsigned long inode = 0;
+      std::string line(lines[i]);
+      if (std::sscanf(line.c_str(), "%*d: %32[0-9A-F]:%4X %*X:%*X %*X %*X:%*X %*X:%*X %*X %*u %*u %lu", addr, &port,
+                      &inode) == 3 &&
+          port == 53)
+        out[addr].insert(inode);
+    }
   }
   return out;
 }
@@ -133,15 +156,14 @@ std::map<uint32_t, std::set<unsigned long>> udp53_sockets() {
 // to the closing socket stays unbound until the next reload). An
 // aardvark-dns that keeps its sockets across a reload (1.11 on) is
 // recognised by the old socket still being there after a while.
-bool wait_until_listening(const std::vector<uint32_t>& addresses,
-                          const std::map<uint32_t, std::set<unsigned long>>& before,
+bool wait_until_listening(const std::vector<std::string>& addresses, const Sockets& before,
                           std::chrono::milliseconds limit) {
   using namespace std::chrono;
   auto start = steady_clock::now();
   for (;;) {
     auto now_bound = udp53_sockets();
     bool ready = true, old_kept = true;
-    for (uint32_t a : addresses) {
+    for (const auto& a : addresses) {
       const auto& now = now_bound[a];
       auto was = before.find(a);
       auto in_before = [&](unsigned long inode) { return was != before.end() && was->second.contains(inode); };
@@ -173,7 +195,7 @@ std::vector<DnsEntry> dns_entries(const std::vector<NetworkRecord>& records, std
     if (!has_dns(n)) continue;
     DnsEntry e;
     e.network = n.name;
-    e.listen = {n.gateway};
+    e.listen = gateways_of(n);  // IPv4 and IPv6: aardvark-dns answers on each
     e.container_id = setup.container_id;
     for (const auto& ip : attachments[i].ips) {
       std::string bare = ip.substr(0, ip.find('/'));

@@ -1,7 +1,8 @@
 // Name resolution between the containers of a network, as podman's netavark
 // does it: one aardvark-dns per runroot serves every DNS-enabled network on
-// its gateway address (port 53), answering the names of the network's
-// containers (name, --network-alias, short id) and forwarding the rest to
+// its gateway addresses (port 53, IPv4 and IPv6), answering the names of the
+// network's containers (name, --network-alias, short id: A and AAAA from
+// their addresses of each family) and forwarding the rest to
 // the host's resolvers (or the container's --dns servers).
 //
 // Its config dir <runroot>/aardvark-dns holds one file per network: the

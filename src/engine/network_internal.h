@@ -43,10 +43,12 @@ void remove_masquerade_rules(const nlohmann::json& conflist, const std::string& 
 
 // Berth's per-network iptables rules (network_rules.cc): apply_network_rules
 // makes the chains hold exactly the rules of `networks` (one
-// iptables-restore; two the first time); sync_network_rules does it for every
+// iptables-restore; two the first time; the same with ip6tables-restore
+// when a network has an IPv6 subnet or `v6_installed` says IPv6 rules may
+// be in place); sync_network_rules does it for every
 // network in the database and marks them installed; ensure_network_rules
 // does that only when `n` is a bridge network not marked yet (after boot).
-Result<> apply_network_rules(const std::vector<NetworkRecord>& networks);
+Result<> apply_network_rules(const std::vector<NetworkRecord>& networks, bool v6_installed = true);
 Result<> sync_network_rules(EngineDb& db, const Paths& paths);
 Result<> ensure_network_rules(const NetworkRecord& n, EngineDb& db, const Paths& paths);
 
@@ -59,5 +61,13 @@ Result<> del_attachments(const std::string& cache_dir, const std::string& contai
 // Deletes a network interface of the caller's namespace (rtnetlink); a
 // missing one is not an error.
 Result<> delete_link(const std::string& name);
+
+// Makes the bridge of a bridge network with an IPv6 subnet or --opt vlan
+// before the plugin does (which then takes it as it is), when it does not
+// exist: IPv6 duplicate address detection off (so the gateways are not
+// tentative: aardvark-dns binds them, containers reach them at once), VLAN
+// filtering on for vlan (a kernel without it is named in the error).
+// Nothing for other networks.
+Result<> prepare_bridge(const NetworkRecord& n);
 
 }  // namespace berth::engine

@@ -65,7 +65,7 @@ void remove_masquerade_rules(const nlohmann::json& conflist, const std::string& 
   for (const auto& ip : result["ips"]) {
     std::string address = ip.value("address", "");
     address = address.substr(0, address.find('/'));
-    if (address.empty() || address.find(':') != std::string::npos) continue;  // IPv4 only, as Berth's networks
+    if (address.empty() || address.find(':') != std::string::npos) continue;  // IPv4 only: ipMasq was on only while networks were IPv4 only
     iptables({"-D", "POSTROUTING", "-s", address, "-j", chain, "-m", "comment", "--comment", comment});
   }
   iptables({"-F", chain});

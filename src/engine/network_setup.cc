@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "engine/cni.h"
 #include "engine/network.h"
+#include "engine/network_config.h"
 #include "engine/network_dns.h"
 #include "engine/network_internal.h"
 
@@ -185,8 +186,10 @@ Result<PendingSetup> Networks::start_setup(const NetworkSetup& setup, std::vecto
     adds.push_back({n.name, fmt::format("eth{}", i), chain_for(std::move(conflist), caps), std::move(caps)});
   }
   PendingSetup pending;
-  for (const auto& n : records)
-    if (has_dns(n)) pending.dns_servers.push_back(n.gateway);
+  for (const auto& n : records) {
+    if (!has_dns(n)) continue;
+    for (auto& gateway : gateways_of(n)) pending.dns_servers.push_back(std::move(gateway));  // both families'
+  }
   ports = std::move(resolved);
   try {
     pending.attachments =

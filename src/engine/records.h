@@ -72,6 +72,12 @@ struct VolumeRecord {
   std::map<std::string, std::string> labels, options;
 };
 
+// A network's subnet beyond its first (podman's subnets[1:]): another
+// --subnet, or the IPv6 subnet of --ipv6. Fields as NetworkRecord's.
+struct NetworkSubnet {
+  std::string subnet, gateway, range_start, range_end;
+};
+
 struct NetworkRecord {
   std::string name, id;
   std::string driver = "bridge"; // bridge | macvlan (as CNI plugins)
@@ -86,6 +92,9 @@ struct NetworkRecord {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> options;  // driver options (--opt): mtu, mode
   std::string conflist_path;     // <root>/networks/<name>.conflist
+  // The subnets after the first (subnet, gateway, range_* above), in the
+  // order given; all of them: subnets_of() (network_config.h).
+  std::vector<NetworkSubnet> more_subnets;
 };
 
 }  // namespace berth::engine

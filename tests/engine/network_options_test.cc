@@ -113,11 +113,20 @@ TEST(DriverOptions, MtuAndModeCheckedOthersRefusedByName) {
   EXPECT_NE(std::string(mode.error().what()).find("invalid --opt mode=\"l2\" for a macvlan network"), std::string::npos)
       << mode.error().what();
   for (const auto& [driver, key] : std::vector<std::pair<std::string, std::string>>{
-           {"bridge", "mode"}, {"bridge", "vlan"}, {"bridge", "foo"}, {"macvlan", "parent"}, {"ipvlan", "Mtu"}}) {
+           {"bridge", "mode"}, {"macvlan", "vlan"}, {"bridge", "foo"}, {"macvlan", "parent"}, {"ipvlan", "Mtu"}}) {
     auto r = check_options(driver, {{key, "1"}});
     ASSERT_FALSE(r.has_value()) << driver << " " << key;
     EXPECT_NE(std::string(r.error().what()).find("unsupported --opt \"" + key + "\" for a " + driver + " network"),
               std::string::npos)
+        << r.error().what();
+  }
+  // vlan: a bridge's access VLAN id, 0 (none) to 4094.
+  ASSERT_TRUE(check_options("bridge", {{"vlan", "042"}}, &normalized).has_value());
+  EXPECT_EQ(normalized.at("vlan"), "42");
+  for (const char* bad : {"4095", "-1", "x", ""}) {
+    auto r = check_options("bridge", {{"vlan", bad}});
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(std::string(r.error().what()).find(std::string("invalid --opt vlan=\"") + bad + "\""), std::string::npos)
         << r.error().what();
   }
 }
@@ -250,7 +259,8 @@ TEST_F(NetworkOptionsTest, RefusalsNameTheFlagAndValue) {
            {"--subnet 10.97.2.0/24 --ip-range 10.97.2.300/26", "invalid --ip-range \"10.97.2.300/26\""},
            {"--subnet 10.97.2.0/24 --ip-range 10.97.2.0", "invalid --ip-range \"10.97.2.0\""},
            {"-o foo=1", "unsupported --opt \"foo\" for a bridge network"},
-           {"-o vlan=5", "unsupported --opt \"vlan\" for a bridge network"},
+           {"-o vlan=5000", "invalid --opt vlan=\"5000\""},
+           {"-o vlan=5 --interface-name berth-test-long", "--opt vlan=5: the bridge plugin's VLAN link \"berth-test-long.5\""},
            {"--opt mtu=big", "invalid --opt mtu=\"big\""},
            {"-o mtu", "invalid --opt \"mtu\": want key=value"},
        }) {

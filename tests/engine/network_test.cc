@@ -428,8 +428,8 @@ TEST_F(Net, FailedSetupRollsBack) {
 TEST_F(Net, CreateInspectListRemove) {
   NetworkCreateOptions o;
   o.name = "custom";
-  o.subnet = "172.30.5.0/24";
-  o.gateway = "172.30.5.254";
+  o.subnets = {"172.30.5.0/24"};
+  o.gateways = {"172.30.5.254"};
   o.labels = {{"team", "net"}};
   auto n = nets->create(o);
   ASSERT_TRUE(n.has_value()) << n.error().what();
@@ -447,19 +447,19 @@ TEST_F(Net, CreateInspectListRemove) {
   // The name is taken; a subnet overlapping another network's is refused, naming both.
   EXPECT_EQ(nets->create(o).error().code(), EEXIST);
   o.name = "other";
-  o.subnet = "172.30.0.0/16";
-  o.gateway = "";
+  o.subnets = {"172.30.0.0/16"};
+  o.gateways = {};
   auto overlap = nets->create(o);
   ASSERT_FALSE(overlap.has_value());
   std::string what = overlap.error().what();
   EXPECT_NE(what.find("\"other\""), std::string::npos) << what;
   EXPECT_NE(what.find("\"custom\""), std::string::npos) << what;
-  o.subnet = "10.89.0.128/25";
+  o.subnets = {"10.89.0.128/25"};
   EXPECT_NE(std::string(nets->create(o).error().what()).find("\"berth\""), std::string::npos);
-  o.subnet = "10.200.0.0/24";
-  o.gateway = "10.201.0.1";
+  o.subnets = {"10.200.0.0/24"};
+  o.gateways = {"10.201.0.1"};
   EXPECT_FALSE(nets->create(o).has_value());  // gateway outside
-  o.gateway = "";
+  o.gateways = {};
   o.name = "bad name!";
   EXPECT_FALSE(nets->create(o).has_value());
 

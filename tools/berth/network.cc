@@ -44,15 +44,19 @@ std::string created_text(int64_t ns) {
 
 // podman's `network inspect` object.
 nlohmann::ordered_json to_json(const engine::NetworkRecord& n) {
-  nlohmann::ordered_json subnet = {{"subnet", n.subnet}, {"gateway", n.gateway}};
-  if (!n.range_start.empty()) subnet["lease_range"] = {{"start_ip", n.range_start}, {"end_ip", n.range_end}};
+  nlohmann::ordered_json subnets = nlohmann::ordered_json::array();
+  for (const auto& s : engine::subnets_of(n)) {
+    nlohmann::ordered_json subnet = {{"subnet", s.subnet}, {"gateway", s.gateway}};
+    if (!s.range_start.empty()) subnet["lease_range"] = {{"start_ip", s.range_start}, {"end_ip", s.range_end}};
+    subnets.push_back(std::move(subnet));
+  }
   nlohmann::ordered_json j = {{"name", n.name},
                               {"id", n.id},
                               {"driver", n.driver},
                               {"network_interface", n.interface},
                               {"created", created_text(n.created_at)},
-                              {"subnets", nlohmann::ordered_json::array({subnet})},
-                              {"ipv6_enabled", false},
+                              {"subnets", subnets},
+                              {"ipv6_enabled", engine::has_ipv6(n)},
                               {"internal", n.internal},
                               {"dns_enabled", n.dns_enabled},
                               {"labels", n.labels}};
@@ -90,10 +94,15 @@ void add_create(CLI::App* net, Globals& g) {
   auto* cmd = net->add_subcommand("create", "create a network");
   cmd->add_option("name", o->name, "network name")->required();
   cmd->add_option("-d,--driver", o->driver, "bridge, macvlan or ipvlan")->capture_default_str();
-  cmd->add_option("--subnet", o->subnet, "subnet in CIDR form (default: the next free 10.89.N.0/24)");
-  cmd->add_option("--gateway", o->gateway, "gateway address (default: the subnet's first)");
-  cmd->add_option("--ip-range", o->ip_range, "give containers addresses from this CIDR inside --subnet only");
-  cmd->add_option("-o,--opt", *opts, "driver option key=value: mtu=N; mode=M (macvlan, ipvlan)")->allow_extra_args(false);
+  cmd->add_option("--subnet", o->subnets, "subnet in CIDR form, IPv4 or IPv6; repeatable (default: the next free 10.89.N.0/24)")
+      ->allow_extra_args(false);
+  cmd->add_option("--gateway", o->gateways, "gateway address of the --subnet of the same position (default: its first)")
+      ->allow_extra_args(false);
+  cmd->add_option("--ip-range", o->ip_ranges, "give containers addresses from this CIDR inside the --subnet of the same position only")
+      ->allow_extra_args(false);
+  cmd->add_flag("--ipv6", o->ipv6, "dual stack: add a free IPv6 ULA /64 (and IPv4) subnet where --subnet gives none");
+  cmd->add_option("-o,--opt", *opts, "driver option key=value: mtu=N; mode=M (macvlan, ipvlan); vlan=N (bridge)")
+      ->allow_extra_args(false);
   cmd->add_option("--interface-name", o->interface, "bridge name, or parent interface of macvlan/ipvlan");
   cmd->add_flag("--internal", o->internal, "no masquerade, no default route: no traffic out of the network");
   cmd->add_flag("--disable-dns", o->disable_dns, "no name resolution between the network's containers");
@@ -139,8 +148,11 @@ void add_ls(CLI::App* net, Globals& g) {
         return {};
       }
       std::vector<std::vector<std::string>> rows = {{"NETWORK ID", "NAME", "DRIVER", "SUBNET"}};
-      for (const auto& n : all)
-        rows.push_back({o->no_trunc ? n.id : n.id.substr(0, 12), n.name, n.driver, n.subnet});
+      for (const auto& n : all) {
+        std::string subnets;
+        for (const auto& s : engine::subnets_of(n)) subnets += (subnets.empty() ? "" : ",") + s.subnet;
+        rows.push_back({o->no_trunc ? n.id : n.id.substr(0, 12), n.name, n.driver, subnets});
+      }
       print_table(rows);
       return {};
     }());
