@@ -146,23 +146,10 @@ Result<> done(Result<std::string> r) {
   return {};
 }
 
-// The errno behind a runtime's failure to run an exec's command, from its
-// message (runc: "stat /x: no such file or directory", "executable file not
-// found in $PATH"; berth-runtime: "No such file or directory"), so that
-// berth exec answers docker's 127/126 through this handler as through builtin.
 std::string lower(std::string_view s) {
   std::string m(s);
   for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return m;
-}
-
-int exec_failure_code(std::string_view message) {
-  std::string m = lower(message);
-  if (m.find("no such file or directory") != std::string::npos || m.find("not found in $path") != std::string::npos)
-    return ENOENT;
-  if (m.find("permission denied") != std::string::npos || m.find("is a directory") != std::string::npos) return EACCES;
-  if (m.find("exec format error") != std::string::npos) return ENOEXEC;
-  return 0;
 }
 
 std::string trimmed(std::string s) {
@@ -188,7 +175,7 @@ class OciHandler final : public RuntimeHandler {
     }
     args.push_back(request.id);
     // The runtime's stdio is the container's: its errors go to a log file.
-    BERTH_TRY(run_inheriting(args));
+    BERTH_TRY(run_inheriting(args, request.bundle));
     BERTH_TRY_ASSIGN(text, read_file(pid_file.path));
     pid_t pid = static_cast<pid_t>(std::atoi(text.c_str()));
     if (pid <= 0) return error("{} create \"{}\": bad pid file \"{}\"", name_, request.id, text);
@@ -281,7 +268,9 @@ class OciHandler final : public RuntimeHandler {
     // runc exits with the process's status; its own failures leave an error in the log.
     if (ran.status != 0) {
       std::string msgs = log_errors(log.path);
-      if (!msgs.empty()) return std::unexpected(with_errno(exec_failure_code(msgs), msgs, "exec", request.id));
+      const auto& args = request.process.args;
+      if (!msgs.empty())
+        return std::unexpected(with_errno(runtime_command_error(msgs, args.empty() ? "" : args[0]), "exec", request.id));
     }
     return ran.status;
   }
@@ -310,23 +299,27 @@ class OciHandler final : public RuntimeHandler {
     return std::move(ran.out);
   }
 
-  Result<> run_inheriting(const std::vector<std::string>& args) {
+  // Runs a verb with our stdio (the container's: its errors go to a log
+  // file) on the bundle `bundle`.
+  Result<> run_inheriting(const std::vector<std::string>& args, const std::string& bundle) {
     BERTH_TRY_ASSIGN(log, make_temp(root_, "." + args.back() + ".log-"));
     BERTH_TRY_ASSIGN(ran, run(command(args, log.path), false));
-    if (ran.status != 0) {
-      std::string msgs = log_errors(log.path);
-      if (msgs.empty()) return error("{} {} \"{}\": exit status {}", name_, args[0], args.back(), ran.status);
-      // The container's command could not be run (runc's `exec: "CMD"...`):
-      // its errno, for command_failure_status.
-      int code = msgs.find("exec: \"") != std::string::npos ? exec_failure_code(msgs) : 0;
-      return std::unexpected(with_errno(code, msgs, args[0], args.back()));
-    }
-    return {};
+    if (ran.status == 0) return {};
+    std::string msgs = log_errors(log.path);
+    if (msgs.empty()) return error("{} {} \"{}\": exit status {}", name_, args[0], args.back(), ran.status);
+    // The container's command could not be run (runc's `exec: "CMD"...`,
+    // crun's own words): named as runc names it, with its errno, for
+    // command_failure_status.
+    auto spec = oci::load_config(bundle);
+    std::string cmd = spec && spec->process && !spec->process->args.empty() ? spec->process->args[0] : "";
+    return std::unexpected(with_errno(runtime_command_error(std::move(msgs), cmd), args[0], args.back()));
   }
 
-  // The error of a runtime's verb from its log messages; the errno's text
-  // replaces the runtime's own wording of it at the end.
-  Error with_errno(int code, std::string msgs, std::string_view verb, std::string_view id) const {
+  // The error of a runtime's verb from its log messages (runtime_command_error);
+  // the errno's text replaces the runtime's own wording of it at the end.
+  Error with_errno(Error err, std::string_view verb, std::string_view id) const {
+    int code = err.code();
+    std::string msgs = err.message();
     if (code != 0) {
       std::string suffix = ": " + lower(std::strerror(code));
       if (lower(msgs).ends_with(suffix)) msgs.resize(msgs.size() - suffix.size());

@@ -20,11 +20,39 @@ int command_failure_status(const Error& err) {
   return 0;
 }
 
+namespace {
+
+std::string lowered(std::string_view s) {
+  std::string m(s);
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return m;
+}
+
+}  // namespace
+
+Error runtime_command_error(std::string message, std::string_view command) {
+  std::string m = lowered(message);
+  // runc's, or berth-runtime's for the execve itself (`exec "PATH": ...`).
+  bool runc_words = m.find("exec: \"") != std::string::npos || m.find("exec \"") != std::string::npos;
+  bool crun_words = m.find("executable file `") != std::string::npos || m.find("open executable") != std::string::npos;
+  if (!runc_words && !crun_words) return Error(0, std::move(message));
+  int code = 0;
+  if (m.find("no such file or directory") != std::string::npos || m.find("not found in $path") != std::string::npos)
+    code = ENOENT;
+  else if (m.find("permission denied") != std::string::npos || m.find("is a directory") != std::string::npos ||
+           (crun_words && m.find("operation not permitted") != std::string::npos))
+    code = EACCES;
+  else if (m.find("exec format error") != std::string::npos)
+    code = ENOEXEC;
+  if (code == 0) return Error(0, std::move(message));
+  if (!runc_words) message = fmt::format("exec: \"{}\": {}", command, message);
+  return Error(code, std::move(message));
+}
+
 Error with_exec_format_errno(Error err) {
   if (err.code() != 0) return err;
   std::string what = err.what();
-  std::string lower = what;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = lowered(what);
   if (lower.find("exec format error") == std::string::npos) return err;
   // The errno's text comes back at the end: once.
   while (lower.ends_with(": exec format error")) {

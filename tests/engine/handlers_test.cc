@@ -96,6 +96,47 @@ TEST_P(HandlerTest, RunCommandThatCannotRun) {
   EXPECT_EQ(trim(berth("ps -a -q").out), "");
 }
 
+// A command that cannot run on start (an exited container whose command is
+// gone): podman 4.3's `start` and `start -a` exit 125 naming the command
+// (checked with runc: `unable to start container ...: exec: "/h/cmd": stat
+// /h/cmd: no such file or directory`), and the container stays as it was;
+// with --init, catatonit reports the exec's failure as the container's exit
+// status 1, as under podman. The same through every handler.
+TEST_P(HandlerTest, StartCommandThatCannotRun) {
+  std::string dir = env().roots.dir + "/start-cmd-" + GetParam();
+  std::filesystem::create_directories(dir);
+  image::testing::spit(dir + "/cmd", "#!/bin/sh\necho ran\n");
+  ASSERT_EQ(::chmod((dir + "/cmd").c_str(), 0755), 0);
+  auto r = berth("run " + run_flags() + "--name berth-test-hs -v " + dir + ":/h busybox /h/cmd");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "ran\n");
+  std::filesystem::remove(dir + "/cmd");
+  for (const std::string verb : {"start", "start -a"}) {
+    r = berth(verb + " berth-test-hs");
+    EXPECT_EQ(r.status, 125) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("exec: \"/h/cmd\""), std::string::npos) << verb << ": " << r.out;
+    EXPECT_EQ(inspect("berth-test-hs")["State"].value("Status", ""), "exited") << verb;
+  }
+  // Not a file it can execute: the same.
+  std::filesystem::create_directory(dir + "/cmd");
+  r = berth("start berth-test-hs");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_NE(r.out.find("exec: \"/h/cmd\""), std::string::npos) << r.out;
+  // Back again: it starts.
+  std::filesystem::remove(dir + "/cmd");
+  image::testing::spit(dir + "/cmd", "#!/bin/sh\necho again\n");
+  ASSERT_EQ(::chmod((dir + "/cmd").c_str(), 0755), 0);
+  r = berth("start -a berth-test-hs");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "again\n");
+  EXPECT_EQ(berth("rm -f berth-test-hs").status, 0);
+
+  r = berth("run --rm --init " + run_flags() + "busybox /no/such/command");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("failed to exec"), std::string::npos) << r.out;
+  EXPECT_EQ(trim(berth("ps -a -q").out), "");
+}
+
 TEST_P(HandlerTest, CreateStartAttached) {
   auto r = berth("create " + run_flags() + "--name berth-test-h busybox echo attached");
   ASSERT_EQ(r.status, 0) << r.out;
