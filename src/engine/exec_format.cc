@@ -96,18 +96,12 @@ Result<> check_exec_format(pid_t pid, const oci::Process& process) {
   if (name.find('/') != std::string::npos) {
     file = open_executable(root, name, process.cwd);
   } else {
-    // The runtime's $PATH: the process's own, else runc's default.
-    std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (const auto& e : process.env)
-      if (e.starts_with("PATH=")) path_var = e.substr(5);
-    for (size_t start = 0; !file && start <= path_var.size();) {
-      size_t end = path_var.find(':', start);
-      if (end == std::string::npos) end = path_var.size();
-      std::string dir = path_var.substr(start, end - start);
-      found = joined(dir.empty() ? "." : dir, name);
-      file = open_executable(root, found, process.cwd);
-      start = end + 1;
-    }
+    // The runtime's own $PATH walk, on the container's files.
+    auto in_path = runtime::search_path(name, process.env, [&](const std::string& candidate) {
+      file = open_executable(root, candidate, process.cwd);
+      return file.has_value();
+    });
+    if (in_path) found = std::move(*in_path);
   }
   if (!file) return {};
   char buf[64];

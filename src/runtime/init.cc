@@ -16,6 +16,7 @@
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/lsm.h"
+#include "runtime/path.h"
 #include "runtime/process_attrs.h"
 
 namespace berth::runtime {
@@ -184,24 +185,10 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     if (!S_ISREG(st.st_mode) || access(name.c_str(), X_OK) != 0) return sys_error(EACCES, "exec: \"{}\"", name);
     return name;
   }
-  auto executable = [](const std::string& p) {
+  return search_path(name, env, [](const std::string& p) {
     struct stat st;
     return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
-  };
-  std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const auto& e : env)
-    if (e.starts_with("PATH=")) path_var = e.substr(5);
-  size_t start = 0;
-  while (start <= path_var.size()) {
-    size_t end = path_var.find(':', start);
-    if (end == std::string::npos) end = path_var.size();
-    std::string dir = path_var.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
-    if (executable(candidate)) return candidate;
-    start = end + 1;
-  }
-  return sys_error(ENOENT, "exec: \"{}\": executable file not found in $PATH", name);
+  });
 }
 
 void container_init(const InitContext& ctx) {

@@ -221,4 +221,21 @@ Result<UniqueFd> create_file_in_root(const UniqueFd& root, std::string_view path
   return sys_error(ELOOP, "create \"{}\" inside the root", path);
 }
 
+Result<std::string> search_path(std::string_view name, const std::vector<std::string>& env,
+                                const std::function<bool(const std::string&)>& usable) {
+  std::string_view path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) path_var = std::string_view(e).substr(5);
+  for (size_t start = 0; start <= path_var.size();) {
+    size_t end = path_var.find(':', start);
+    if (end == std::string_view::npos) end = path_var.size();
+    std::string dir(path_var.substr(start, end - start));
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir.ends_with('/') ? dir + std::string(name) : dir + "/" + std::string(name);
+    if (usable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return sys_error(ENOENT, "exec: \"{}\": executable file not found in $PATH", name);
+}
+
 }  // namespace berth::runtime

@@ -3,8 +3,10 @@
 // never leave `root`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -24,5 +26,13 @@ Result<UniqueFd> create_file_in_root(const UniqueFd& root, std::string_view path
 std::string fd_path(const UniqueFd& fd);
 // Lexical cleaning: "a//b/../c" -> "a/c", keeps a leading "/".
 std::string clean_path(std::string_view path);
+
+// execvp's $PATH walk for a command `name` without a '/': each entry of the
+// PATH in `env` (runc's default PATH when there is none; an empty entry is
+// "."), the first candidate that `usable` accepts, or ENOENT in runc's words
+// (`exec: "NAME": executable file not found in $PATH`). The runtime's init
+// and the engine's look at a running container's files share it.
+Result<std::string> search_path(std::string_view name, const std::vector<std::string>& env,
+                                const std::function<bool(const std::string&)>& usable);
 
 }  // namespace berth::runtime
