@@ -18,6 +18,7 @@
 #include "engine/flags.h"
 #include "engine/monitor.h"
 #include "engine/network_dns.h"
+#include "engine/spec_builder.h"
 #include "oci/config.h"
 #include "runtime/container.h"
 
@@ -644,12 +645,7 @@ Result<> check_pod_member(const PodRecord& pod, const RunOptions& options) {
       return refuse("shares the pod's /etc/hosts: --add-host belongs on the pod (berth pod create --add-host)");
     if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty())
       return refuse("shares the pod's /etc/resolv.conf: --dns... belong on the pod (berth pod create --dns)");
-    // The value would change the pod's namespace under the other members
-    // (build_spec says the same; refused here before anything is made).
-    for (const auto& sysctl : options.sysctls)
-      if (sysctl.starts_with("net.") || sysctl.starts_with("net/"))
-        return std::unexpected(Error(EINVAL, fmt::format("--sysctl {}: the container shares its network with pod {}",
-                                                         sysctl, pod.name)));
+    for (const auto& sysctl : options.sysctls) BERTH_TRY(refuse_shared_net_sysctl(sysctl, "", pod.name));
   }
   if (pod.share_uts && !options.hostname.empty())
     return refuse("shares the pod's hostname: --hostname is not possible");

@@ -168,6 +168,20 @@ Result<> set_resources(const RunOptions& o, oci::Resources& r) {
   return {};
 }
 
+}  // namespace
+
+Result<> refuse_shared_net_sysctl(std::string_view sysctl, std::string_view network, std::string_view pod) {
+  if (!sysctl.starts_with("net.") && !sysctl.starts_with("net/")) return {};
+  // A joined network namespace is another container's (or the pod's), as a
+  // shared IPC or UTS one would be.
+  if (network.starts_with("container:"))
+    return error("--sysctl {}: the container shares its network with {}", sysctl, network);
+  if (!pod.empty()) return error("--sysctl {}: the container shares its network with pod {}", sysctl, pod);
+  return {};
+}
+
+namespace {
+
 // docker's namespaced sysctls; the namespace they belong to must be the container's own.
 Result<> set_sysctls(const RunOptions& o, const SharedNamespaces& ns, oci::Linux& l) {
   constexpr std::string_view ipc_names[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
@@ -186,12 +200,7 @@ Result<> set_sysctls(const RunOptions& o, const SharedNamespaces& ns, oci::Linux
                    s, key);
     if (ipc && !ns.ipc.empty()) return error("--sysctl {}: the container shares its IPC namespace", s);
     if (net && ns.network == "host") return error("--sysctl {}: the container uses the host's network", s);
-    // A joined network namespace is another container's (or the pod's): the
-    // value would change it under them, as a shared IPC or UTS one would.
-    if (net && o.network.starts_with("container:"))
-      return error("--sysctl {}: the container shares its network with {}", s, o.network);
-    if (net && !ns.network_pod.empty())
-      return error("--sysctl {}: the container shares its network with pod {}", s, ns.network_pod);
+    BERTH_TRY(refuse_shared_net_sysctl(s, o.network, ns.network_pod));
     if (uts && !ns.uts.empty()) return error("--sysctl {}: the container shares its UTS namespace", s);
     l.sysctl[key] = s.substr(eq + 1);
   }

@@ -67,6 +67,13 @@ struct SpecInputs {
 
 Result<oci::Spec> build_spec(const SpecInputs& in);
 
+// A --sysctl net.* value (`sysctl` as given, "net.x=v" or "net/x=v") is
+// refused to a container that joins another's network namespace (`network`
+// "container:X") or a pod's (`pod`, its name): the value would change the
+// namespace under them. build_spec checks it; a pod member's is checked
+// before anything is made too.
+Result<> refuse_shared_net_sysctl(std::string_view sysctl, std::string_view network, std::string_view pod);
+
 // The user and groups `user` ("name", "uid", "name:group", "uid:gid") is in
 // `rootfs`, as docker resolves it. HOME is the passwd entry's or "/".
 struct ResolvedUser {
