@@ -14,7 +14,7 @@
 
 #include "engine/network_config.h"
 #include "engine/paths.h"
-#include "engine_env.h"
+#include "net_fixture.h"
 
 namespace berth::engine {
 namespace {
@@ -158,16 +158,10 @@ TEST(DriverOptions, InTheConflist) {
   EXPECT_FALSE(conf["plugins"][0]["ipam"]["ranges"][0][0].contains("rangeStart"));
 }
 
-class NetworkOptionsTest : public ::testing::Test {
+class NetworkOptionsTest : public BerthNetworkTest {
  protected:
-  static EngineEnv& env() { return EngineEnv::get(); }
-  Paths paths{env().roots.root, env().roots.runroot};
-
-  void SetUp() override { ASSERT_TRUE(env().loaded); }
-
   void TearDown() override {
-    sh(env().berth() + " ps -aq | xargs -r " + env().berth() + " rm -f >/dev/null 2>&1");
-    for (const auto& n : made_networks) sh(env().berth() + " network rm -f " + n + " >/dev/null 2>&1");
+    remove_containers_and_networks();
     sh("ip link del berth-test-m0 2>/dev/null");
     reap_zombies();
   }
@@ -183,18 +177,6 @@ class NetworkOptionsTest : public ::testing::Test {
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     return j.is_array() && j.size() == 1 ? j[0] : nlohmann::json();
   }
-
-  // The container's IPv4 address on eth0, from inside it.
-  std::string address_of(const std::string& name) {
-    auto r = env().run("exec " + name + " ip -o -4 addr show eth0");
-    std::smatch m;
-    std::regex inet("inet ([0-9.]+)/");
-    if (std::regex_search(r.out, m, inet)) return m[1];
-    ADD_FAILURE() << "no address in: " << r.out;
-    return "";
-  }
-
-  std::vector<std::string> made_networks;
 };
 
 // Every container gets an address of the range, until the range is used up

@@ -19,7 +19,7 @@
 #include "engine/db.h"
 #include "engine/network.h"
 #include "engine/network_dns.h"
-#include "engine_env.h"
+#include "net_fixture.h"
 
 namespace berth::engine {
 namespace {
@@ -28,28 +28,19 @@ using image::testing::sh;
 using image::testing::slurp;
 using namespace testing;
 
-class NetSpeed : public ::testing::Test {
+class NetSpeed : public NetworksTest {
  protected:
-  TempRoots roots{"netspeed"};
-  Paths paths{roots.root, roots.runroot};
-  std::optional<EngineDb> db;
-  std::optional<Networks> nets;
-  std::vector<std::string> namespaces;
+  NetSpeed() : NetworksTest("netspeed") {}
 
   void SetUp() override {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    std::filesystem::create_directories(paths.root);
-    auto opened = EngineDb::open(paths.db());
-    ASSERT_TRUE(opened.has_value()) << opened.error().what();
-    db.emplace(std::move(*opened));
-    nets.emplace(paths, *db, NetworkConfig{});
+    NetworksTest::SetUp();
   }
 
   void TearDown() override {
     EXPECT_TRUE(nets->finish_teardowns({}, true).has_value());
     reap();
-    for (const auto& ns : namespaces) EXPECT_TRUE(remove_netns(ns).has_value());
-    for (const auto& link : {"berth0", "berth1"}) sh(std::string("ip link del ") + link + " 2>/dev/null");
+    NetworksTest::TearDown();
   }
 
   // The detached teardown processes (orphans that land on us) gone.
@@ -59,15 +50,6 @@ class NetSpeed : public ::testing::Test {
       if (p < 0 && errno == ECHILD) return;
       if (p == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-  }
-
-  std::pair<std::string, std::string> container(char c) {
-    std::string id(64, c);
-    std::string ns = paths.netns(id);
-    auto made = create_netns(ns);
-    EXPECT_TRUE(made.has_value()) << made.error().what();
-    namespaces.push_back(ns);
-    return {id, ns};
   }
 
   // The plugin types of the chain cached for a container's eth0 on `network`.

@@ -14,7 +14,7 @@
 #include "engine/db.h"
 #include "engine/network.h"
 #include "engine/network_internal.h"
-#include "net_test_env.h"
+#include "net_fixture.h"
 #include "test_util.h"
 
 namespace berth::engine {
@@ -25,36 +25,9 @@ using image::testing::slurp;
 using image::testing::spit;
 using namespace testing;
 
-class Net : public ::testing::Test {
+class Net : public NetworksTest {
  protected:
-  TempRoots roots{"net"};
-  Paths paths{roots.root, roots.runroot};
-  std::optional<EngineDb> db;
-  std::optional<Networks> nets;
-  std::vector<std::string> namespaces;
-
-  void SetUp() override {
-    std::filesystem::create_directories(paths.root);
-    auto opened = EngineDb::open(paths.db());
-    ASSERT_TRUE(opened.has_value()) << opened.error().what();
-    db.emplace(std::move(*opened));
-    nets.emplace(paths, *db, NetworkConfig{});
-  }
-
-  void TearDown() override {
-    for (const auto& ns : namespaces) EXPECT_TRUE(remove_netns(ns).has_value());
-    for (const auto& link : {"berth0", "berth1", "berth2", "berth3"}) sh(std::string("ip link del ") + link + " 2>/dev/null");
-  }
-
-  // A container id (64 hex) and its namespace.
-  std::pair<std::string, std::string> container(char c) {
-    std::string id(64, c);
-    std::string ns = paths.netns(id);
-    auto made = create_netns(ns);
-    EXPECT_TRUE(made.has_value()) << made.error().what();
-    namespaces.push_back(ns);
-    return {id, ns};
-  }
+  Net() : NetworksTest("net") {}
 
   void record_container(const std::string& id, const std::string& name, const std::string& network) {
     ContainerRecord c;

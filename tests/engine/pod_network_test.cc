@@ -12,24 +12,18 @@
 #include <regex>
 
 #include "engine/network_dns.h"
-#include "engine_env.h"
+#include "net_fixture.h"
 
 namespace berth::engine {
 namespace {
 
 using namespace testing;
 
-class PodNetworkTest : public ::testing::Test {
+class PodNetworkTest : public BerthNetworkTest {
  protected:
-  static EngineEnv& env() { return EngineEnv::get(); }
-  Paths paths{env().roots.root, env().roots.runroot};
-
-  void SetUp() override { ASSERT_TRUE(env().loaded); }
-
   void TearDown() override {
     sh(env().berth() + " pod ls -q | xargs -r -n1 " + env().berth() + " pod rm -f >/dev/null 2>&1");
-    sh(env().berth() + " ps -aq | xargs -r " + env().berth() + " rm -f >/dev/null 2>&1");
-    for (const auto& n : made_networks) sh(env().berth() + " network rm -f " + n + " >/dev/null 2>&1");
+    remove_containers_and_networks();
     if (pid_t pid = NetworkDns(paths).running_pid(); pid > 0) {
       ADD_FAILURE() << "aardvark-dns " << pid << " still runs after every pod and container is gone";
       ::kill(pid, SIGKILL);
@@ -51,16 +45,6 @@ class PodNetworkTest : public ::testing::Test {
     ASSERT_EQ(r.status, 0) << args << ": " << r.out;
   }
 
-  // The container's IPv4 address on eth0, from inside it.
-  std::string address_of(const std::string& name) {
-    auto r = env().run("exec " + name + " ip -o -4 addr show eth0");
-    std::smatch m;
-    std::regex inet("inet ([0-9.]+)/");
-    if (std::regex_search(r.out, m, inet)) return m[1];
-    ADD_FAILURE() << "no address of " << name << " in: " << r.out;
-    return "";
-  }
-
   // `nslookup name` from inside container `from` answers `ip`.
   void expect_resolves(const std::string& from, const std::string& name, const std::string& ip) {
     auto r = env().run("exec " + from + " nslookup " + name);
@@ -68,8 +52,6 @@ class PodNetworkTest : public ::testing::Test {
         << from << " looking up " << name << ": " << r.out
         << "aardvark-dns's config: " << slurp(NetworkDns(paths).config_dir() + "/" + made_networks.front());
   }
-
-  std::vector<std::string> made_networks;
 };
 
 TEST_F(PodNetworkTest, MembersAreResolvedByNameOnADnsNetwork) {
