@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -243,6 +244,36 @@ TEST_F(PathTest, CreateFileInRoot) {
   auto up = create_file_in_root(root_, "/up/secret");  // the host's <base>/secret is not reachable
   ASSERT_TRUE(up) << up.error().what();
   EXPECT_EQ(where(*up), "/secret");
+}
+
+// execvp's walk: the PATH of the env (the last PATH= wins, as the init's
+// environ), runc's default without one, "." for an empty entry, candidates
+// in order; ENOENT in runc's words when none is usable.
+TEST(SearchPath, CandidatesInOrder) {
+  std::vector<std::string> tried;
+  auto none = [&](const std::string& c) {
+    tried.push_back(c);
+    return false;
+  };
+  auto r = search_path("cmd", {"HOME=/", "PATH=/a:/b/::c"}, none);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ENOENT);
+  EXPECT_EQ(r.error().message(), "exec: \"cmd\": executable file not found in $PATH");
+  EXPECT_EQ(tried, (std::vector<std::string>{"/a/cmd", "/b/cmd", "./cmd", "c/cmd"}));
+
+  tried.clear();
+  (void)search_path("cmd", {}, none);
+  EXPECT_EQ(tried, (std::vector<std::string>{"/usr/local/sbin/cmd", "/usr/local/bin/cmd", "/usr/sbin/cmd",
+                                             "/usr/bin/cmd", "/sbin/cmd", "/bin/cmd"}));
+
+  tried.clear();
+  r = search_path("cmd", {"PATH=/x", "PATH=/y:/z"}, [&](const std::string& c) {
+    tried.push_back(c);
+    return c == "/z/cmd";
+  });
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, "/z/cmd");
+  EXPECT_EQ(tried, (std::vector<std::string>{"/y/cmd", "/z/cmd"}));
 }
 
 }  // namespace
