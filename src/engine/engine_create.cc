@@ -69,13 +69,21 @@ Result<ContainerRecord> Engine::create(const RunOptions& options, PullPolicy pul
     c.name = options.name;
   }
   c.options = options;
-  // A network of its own: started first, the rest overlaps its ADDs.
+  BERTH_TRY_ASSIGN(store, e.image_store());
+  // A network of its own is started as soon as the image is known to be
+  // local: the rest of create overlaps its ADDs. Not before a pull, which
+  // can take long and be interrupted while the namespace and its addresses
+  // have no row yet to find them by.
+  std::optional<image::ImageMatch> local;
+  if (pull != PullPolicy::always)
+    if (auto found = store->resolve(options.image)) local = std::move(*found);
   std::optional<Impl::StartedNetwork> early;
   const std::string& mode = options.network;
-  if (options.pod.empty() && mode != "none" && mode != "host" && !mode.starts_with("container:")) early.emplace(e, c);
+  if (local && options.pod.empty() && mode != "none" && mode != "host" && !mode.starts_with("container:"))
+    early.emplace(e, c);
 
-  BERTH_TRY_ASSIGN(store, e.image_store());
-  BERTH_TRY_ASSIGN(match, find_image(*store, e.setup.image_config, options.image, pull));
+  BERTH_TRY_ASSIGN(match, local ? Result<image::ImageMatch>(std::move(*local))
+                                : find_image(*store, e.setup.image_config, options.image, pull));
   BERTH_TRY_ASSIGN(config, e.image_config(match.image.id));
   c.image_id = match.image.id;
   c.image_name = match.name.empty() ? options.image : match.name;

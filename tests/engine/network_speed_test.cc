@@ -7,7 +7,10 @@
 // teardown gets its network back. In the test's own network and mount
 // namespaces (net_test_env.h), as a subreaper (detached teardowns orphan).
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -330,6 +333,39 @@ TEST_F(NetSpeedRun, FailedCreateLeavesNoNetworkBehind) {
   EXPECT_EQ(berth("rm berth-test-early").status, 0);
   EXPECT_EQ(berth("ps -a").out.find("berth-test"), std::string::npos);
   EXPECT_EQ(berth("network rm berth-test-earlynet").status, 0);
+}
+
+// An image that must be pulled first: the network is started only after the
+// pull, so a berth killed during a (long) pull leaves no namespace, address
+// or DNS entry behind with no row to find them by.
+TEST_F(NetSpeedRun, NoNetworkIsStartedBeforeAPull) {
+  // A registry that accepts the connection and never answers.
+  UniqueFd silent(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(silent.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(silent.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(silent.get(), 8), 0);
+  ASSERT_EQ(::getsockname(silent.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string image = fmt::format("127.0.0.1:{}/berth-test/silent:latest", ntohs(addr.sin_port));
+
+  Paths paths{env().roots.root, env().roots.runroot};
+  auto pid_text = sh(env().berth() + " create --name berth-test-pulling " + image + " true >/dev/null 2>&1 & echo $!").out;
+  pid_t pid = std::stoi(pid_text);
+  // Until the pull is under way: the connection waits in the silent one's queue.
+  for (int i = 0; i < 100 && sh("ss -Htn state established '( dport = :" + std::to_string(ntohs(addr.sin_port)) +
+                                " )' | grep -c .").out.starts_with("0");
+       ++i)
+    ::usleep(50 * 1000);
+  ::usleep(300 * 1000);  // a network started first would have its namespace by now
+  EXPECT_EQ(sh("ls " + paths.runroot + "/netns 2>/dev/null; ip -o link show type veth").out, "");
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) ::usleep(20 * 1000);
+  EXPECT_EQ(sh("ls " + paths.runroot + "/netns " + paths.cni_results() + " 2>/dev/null; ip -o link show type veth").out,
+            "");
+  EXPECT_EQ(berth("ps -a").out.find("berth-test-pulling"), std::string::npos);
 }
 
 }  // namespace
