@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "base/fd.h"
 #include "base/file.h"
@@ -66,6 +67,11 @@ Result<> prepare_bridge(const NetworkRecord& n) {
   header->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
   header->nlmsg_seq = 1;
   add_attr(buf, sizeof buf, IFLA_IFNAME, n.interface.c_str(), n.interface.size() + 1);
+  // The plugin sets -o mtu only on a bridge it makes itself.
+  if (auto mtu = n.options.find("mtu"); mtu != n.options.end() && mtu->second != "0") {
+    uint32_t value = static_cast<uint32_t>(std::stoul(mtu->second));  // checked at create
+    add_attr(buf, sizeof buf, IFLA_MTU, &value, sizeof value);
+  }
   rtattr* info = add_attr(buf, sizeof buf, IFLA_LINKINFO, nullptr, 0);
   add_attr(buf, sizeof buf, IFLA_INFO_KIND, "bridge", 7);
   if (vlan) {

@@ -11,6 +11,7 @@
 // name the flag and value.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <thread>
@@ -257,8 +258,8 @@ TEST_F(Ipv6Test, DualStackContainersTalkOverIpv6AndResolveAaaa) {
   EXPECT_TRUE(subnet6.starts_with("fd") && subnet6.ends_with("::/64")) << subnet6;
   std::string bridge = j["network_interface"];
 
-  run_d("berth-test-srv", "berth-test-dual", "sh -c 'echo hello-over-v6 | nc -l -p 5000; sleep 60'");
-  run_d("berth-test-cli", "berth-test-dual --cap-add NET_RAW", "sleep 60");
+  std::string srv_id = run_d("berth-test-srv", "berth-test-dual", "sh -c 'echo hello-over-v6 | nc -l -p 5000; sleep 60'");
+  std::string cli_id = run_d("berth-test-cli", "berth-test-dual --cap-add NET_RAW", "sleep 60");
   auto srv6 = addresses("berth-test-srv", true), cli6 = addresses("berth-test-cli", true);
   ASSERT_EQ(srv6.size(), 1u);
   ASSERT_EQ(cli6.size(), 1u);
@@ -292,8 +293,19 @@ TEST_F(Ipv6Test, DualStackContainersTalkOverIpv6AndResolveAaaa) {
       << rules6.out;
   EXPECT_NE(rules6.out.find("-A BERTH-FORWARD -s " + subnet6 + " -i " + bridge), std::string::npos) << rules6.out;
 
+  // host-local leased one address of each family per container.
+  auto leases = sh("grep -rl " + srv_id + " " + paths.ipam_dir() + "/berth-test-dual");
+  EXPECT_EQ(std::count(leases.out.begin(), leases.out.end(), '\n'), 2) << leases.out;
   ASSERT_EQ(env().run("rm -f berth-test-srv berth-test-cli").status, 0);
-  reap_zombies();
+  // Both leases of each and the veths go with rm (its teardown finishes detached).
+  std::string left;
+  for (int i = 0; i < 50; ++i) {
+    reap_zombies();
+    left = sh("grep -rl -e " + srv_id + " -e " + cli_id + " " + paths.ipam_dir() + "; ip -o link show type veth").out;
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left, "");
   ASSERT_EQ(env().run("network rm berth-test-dual").status, 0);
   expect_nothing_left("berth-test-dual", {subnet4, subnet6}, bridge);
 }
@@ -322,12 +334,18 @@ TEST_F(Ipv6Test, GivenSubnetsGatewaysAndRangesPairByOrder) {
   auto ls = env().run("network ls");
   EXPECT_NE(ls.out.find("10.98.0.0/24,fd98::/64"), std::string::npos) << ls.out;
 
-  made = create("berth-test-only6", "--subnet fd97::/64");
+  made = create("berth-test-only6", "--subnet fd97::/64 -o mtu=1400");
   ASSERT_EQ(made.status, 0) << made.out;
   j = inspect("berth-test-only6");
   EXPECT_EQ(j["subnets"].size(), 1u) << j.dump();
   EXPECT_EQ(j["ipv6_enabled"], true);
   run_d("berth-test-o1", "berth-test-only6", "sleep 60");
+  // The bridge berth made (DAD off) has the network's MTU, as the plugin's own would.
+  std::string bridge = j["network_interface"];
+  auto bridge_link = sh("ip -o link show " + bridge);
+  EXPECT_NE(bridge_link.out.find(" mtu 1400 "), std::string::npos) << bridge_link.out;
+  EXPECT_EQ(trim(sh("cat /proc/sys/net/ipv6/conf/" + bridge + "/accept_dad").out), "0");
+  EXPECT_EQ(env().run("exec berth-test-o1 cat /sys/class/net/eth0/mtu").out, "1400\n");
   EXPECT_EQ(addresses("berth-test-o1", false).size(), 0u);
   ASSERT_EQ(addresses("berth-test-o1", true).size(), 1u);
   // Its DNS listens on the v6 gateway only, and answers there.
