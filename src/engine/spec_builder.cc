@@ -218,6 +218,8 @@ std::string host_name() {
   return buf;
 }
 
+constexpr std::string_view kEngineOciVersion = "1.1.0";
+
 }  // namespace
 
 Result<oci::Spec> build_spec(const SpecInputs& in) {
@@ -230,7 +232,10 @@ Result<oci::Spec> build_spec(const SpecInputs& in) {
   if (o.network == "host" && ns.network.empty()) ns.network = "host";
 
   oci::Spec s;
-  s.oci_version = std::string(oci::kOciVersion);
+  // 1.1.0, not the parser's 1.2.0: the engine uses no field newer than 1.1
+  // (execCPUAffinity, netDevices), and crun 1.8 (Debian 12) refuses "1.2.0"
+  // as an unknown version.
+  s.oci_version = std::string(kEngineOciVersion);
 
   oci::Process p;
   p.terminal = o.tty;

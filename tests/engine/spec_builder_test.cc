@@ -77,6 +77,14 @@ TEST_F(BuildSpec, EntrypointAndCmd) {
   EXPECT_EQ(err(build()), "no command: the image has no Entrypoint or Cmd and none was given");
 }
 
+// crun 1.8 (Debian 12) refuses ociVersion "1.2.0"; the engine uses no 1.2 field.
+TEST_F(BuildSpec, OciVersionIsOneEveryPeerRuntimeAccepts) {
+  auto s = build();
+  ASSERT_TRUE(s) << err(s);
+  EXPECT_EQ(s->oci_version, "1.1.0");
+  EXPECT_FALSE(s->process->exec_cpu_affinity);
+}
+
 TEST_F(BuildSpec, EnvMergeOrder) {
   image_.config.env = {"PATH=/custom", "A=img", "B=img"};
   std::string env_file = fs_.dir() + "/env";
