@@ -76,7 +76,9 @@ fi
 
 # ------------------------------------------------------------- inside the namespaces
 REAPER=$PPID  # reap.py: unshare execs this script, so our parent is the subreaper
-umount /sys/fs/cgroup/unified 2>/dev/null || true
+# A tmpfs of the namespace's own where the cgroup2 mount was: crun makes its
+# directories in that plain directory, which would be the host's /sys/fs/cgroup.
+umount /sys/fs/cgroup/unified 2>/dev/null && mount -t tmpfs -o size=1m berth-bench /sys/fs/cgroup/unified
 ip link set lo up
 mount -t tmpfs -o mode=0755 berth-bench /opt
 mkdir -p /opt/cni/bin && mount --bind /usr/lib/cni /opt/cni/bin

@@ -11,9 +11,11 @@
 # ratios of the first runtime (berth) to the others and to the floor.
 #
 # crun 1.8 refuses this machine's hybrid cgroup layout, so everything runs in a
-# private mount namespace with /sys/fs/cgroup/unified unmounted (the host is
-# untouched); AS_IS=1 runs in the real layout instead. Everything runs under a
-# child subreaper (scripts/reap.py): PID 1 here does not reap orphans.
+# private mount namespace with /sys/fs/cgroup/unified unmounted and a tmpfs of
+# its own there (crun makes its directories in that plain directory: they must
+# not land in the host's /sys/fs/cgroup); the host is untouched. AS_IS=1 runs
+# in the real layout instead. Everything runs under a child subreaper
+# (scripts/reap.py): PID 1 here does not reap orphans.
 # CONFIG=realistic runs a config closer to what engines generate: memory and pids
 # limits plus the default-sized seccomp profile of containers-common (converted
 # by scripts/default-seccomp.py); the floor stays the same.
@@ -69,7 +71,7 @@ loop+=(-n "floor x$N" "$FLOOR $DATA/bundle-busybox/rootfs $N")
 
 wrap=(python3 "$TOP/scripts/reap.py")
 [[ ${AS_IS:-0} == 1 ]] || wrap=(unshare -m --propagation private bash -c \
-  'umount /sys/fs/cgroup/unified 2>/dev/null || true; exec "$@"' _ "${wrap[@]}")
+  'umount /sys/fs/cgroup/unified 2>/dev/null && mount -t tmpfs -o size=1m berth-bench /sys/fs/cgroup/unified; exec "$@"' _ "${wrap[@]}")
 
 echo "== one at a time ($RUNS runs each)"
 "${wrap[@]}" hyperfine --style basic -N --warmup 3 --runs "$RUNS" --export-json "$OUT/one.json" "${one[@]}"
