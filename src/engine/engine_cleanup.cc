@@ -87,16 +87,22 @@ Result<> Engine::Impl::cleanup_locked(std::string_view id, int* restart_delay_ms
 
 Result<> Engine::cleanup(std::string_view id) {
   int delay = 0;
-  std::string full_id;
+  std::string full_id, pod_id;
   {
     auto c = impl_->db.container(id);
     if (!c && c.error().code() == ENOENT) return {};
     if (!c) return std::unexpected(std::move(c).error());
     full_id = c->id;
+    if (!c->infra) pod_id = c->pod_id;
     BERTH_TRY_ASSIGN(lock, impl_->lock(full_id));
     BERTH_TRY(impl_->cleanup_locked(full_id, &delay));
   }
-  if (delay == 0) return {};
+  if (delay == 0) {
+    // A pod's --exit-policy stop: its last member has exited (out of the container's lock).
+    if (!pod_id.empty())
+      if (auto r = impl_->pods().member_exited(pod_id); !r) log::warn("pod of {}: {}", full_id, r.error().what());
+    return {};
+  }
   struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }

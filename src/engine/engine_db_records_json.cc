@@ -119,7 +119,7 @@ std::string pod_json(const PodRecord& p) {
             {"labels", p.labels}, {"share_net", p.share_net}, {"share_ipc", p.share_ipc},
             {"share_uts", p.share_uts}, {"share_cgroup", p.share_cgroup}, {"add_hosts", p.add_hosts},
             {"dns", p.dns}, {"dns_search", p.dns_search}, {"dns_options", p.dns_options},
-            {"shm_size", p.shm_size}};
+            {"shm_size", p.shm_size}, {"exit_policy", p.exit_policy}};
   return dump(j);
 }
 
@@ -141,6 +141,7 @@ Result<> pod_from_json(std::string_view text, PodRecord& p) {
     p.dns_search = j.value("dns_search", std::vector<std::string>());
     p.dns_options = j.value("dns_options", std::vector<std::string>());
     p.shm_size = j.value("shm_size", std::string());
+    p.exit_policy = j.value("exit_policy", std::string("continue"));
   });
 }
 

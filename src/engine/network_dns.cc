@@ -305,6 +305,7 @@ Result<> NetworkDns::remove_network(std::string_view network) {
 }
 
 Result<> NetworkDns::reload() {
+  log::debug("aardvark-dns: reload for \"{}\"", config_dir());  // counted by the pod tests
   BERTH_TRY_ASSIGN(to_serve, served(config_dir()));
   pid_t pid = running_pid();
   if (!to_serve.any) {

@@ -242,6 +242,8 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   pod.id = new_id();
   pod.name = options.name.empty() ? new_name() : options.name;
   pod.hostname = options.hostname.empty() ? pod.name : options.hostname;
+  if (!options.exit_policy.empty() && options.exit_policy != "continue" && options.exit_policy != "stop")
+    return std::unexpected(Error(EINVAL, fmt::format("--exit-policy {}: must be continue or stop", options.exit_policy)));
   PodShare share = options.share.value_or(PodShare{});
   bool shares_any = share.net || share.ipc || share.uts || share.pid || share.cgroup;
   // As podman 4.3: --share none (or "") alone means no infra; --infra=true keeps one.
@@ -258,6 +260,7 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
     if (!options.add_hosts.empty()) return refuse("--add-host");
     if (!options.dns.empty() || !options.dns_search.empty() || !options.dns_options.empty()) return refuse("--dns...");
     if (!options.shm_size.empty()) return refuse("--shm-size");
+    if (!options.infra_name.empty()) return refuse("--infra-name");
   }
   pod.share_pid = share.pid;
   pod.share_net = share.net;
@@ -272,6 +275,7 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
   pod.dns_search = options.dns_search;
   pod.dns_options = options.dns_options;
   pod.shm_size = options.shm_size;
+  pod.exit_policy = options.exit_policy.empty() ? "continue" : options.exit_policy;
   pod.created_at = now_ns();
   auto refuse = [&](std::string_view why) {
     return std::unexpected(Error(EINVAL, fmt::format("pod \"{}\": {}", pod.name, why)));
@@ -300,7 +304,7 @@ Result<PodRecord> Pods::create(const PodCreateOptions& options) {
 
   ContainerRecord infra;
   infra.id = new_id();
-  infra.name = short_id(pod.id) + "-infra";
+  infra.name = options.infra_name.empty() ? short_id(pod.id) + "-infra" : options.infra_name;
   infra.infra = true;
   infra.pod_id = pod.id;
   infra.runtime = ctx_.handler->name();
@@ -426,8 +430,10 @@ Result<ContainerRecord> Pods::start_infra(const PodRecord& pod) {
 // (podman's entry), --add-host entries, then each member's name on
 // 127.0.0.1 as podman adds it when a container joins (join() for new ones).
 // Rewritten in place at each infra start (the address may change).
-Result<> Pods::write_pod_etc_files(const PodRecord& pod, const ContainerRecord& infra,
-                                   const std::vector<NetAttachment>& attachments) {
+namespace {
+
+EtcInputs pod_etc_inputs(const PodRecord& pod, const ContainerRecord& infra,
+                         const std::vector<NetAttachment>& attachments) {
   EtcInputs etc;
   etc.hostname = pod.hostname;
   etc.aliases = {infra.name};
@@ -442,8 +448,29 @@ Result<> Pods::write_pod_etc_files(const PodRecord& pod, const ContainerRecord& 
   etc.dns_options = pod.dns_options;
   etc.host_network = pod.network == "host";
   etc.in_place = true;
+  return etc;
+}
+
+}  // namespace
+
+Result<> Pods::write_pod_etc_files(const PodRecord& pod, const ContainerRecord& infra,
+                                   const std::vector<NetAttachment>& attachments) {
   std::string userdata = ctx_.paths->userdata(infra.id);
-  BERTH_TRY(write_etc_files(userdata, etc));
+  BERTH_TRY(write_etc_files(userdata, pod_etc_inputs(pod, infra, attachments)));
+  BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
+  for (const auto& m : members)
+    if (!m.infra) BERTH_TRY(add_hosts_entry(userdata + "/hosts", "127.0.0.1", member_names(pod, m.name, m.options.hostname)));
+  return {};
+}
+
+Result<> Pods::rewrite_pod_hosts(const PodRecord& pod, const ContainerRecord& infra) {
+  std::vector<NetAttachment> attachments;
+  if (!infra.network_status.empty()) {
+    BERTH_TRY_ASSIGN(a, attachments_from_json(infra.network_status));
+    attachments = std::move(a);
+  }
+  std::string userdata = ctx_.paths->userdata(infra.id);
+  BERTH_TRY(rewrite_hosts_file(userdata, pod_etc_inputs(pod, infra, attachments)));
   BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod.id));
   for (const auto& m : members)
     if (!m.infra) BERTH_TRY(add_hosts_entry(userdata + "/hosts", "127.0.0.1", member_names(pod, m.name, m.options.hostname)));
@@ -530,11 +557,18 @@ Result<> Pods::remove(std::string_view name, bool force) {
   if (!busy.empty() && !force)
     return std::unexpected(Error(EBUSY, fmt::format("pod \"{}\" has running containers ({}): stop them or use -f", pod.name,
                                                     fmt::join(busy, ", "))));
+  {
+    // The infra first: its network's teardown drops the pod's DNS names at
+    // once, so the members' removals find nothing left to reload
+    // aardvark-dns for (one reload per pod, not one per member).
+    BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
+    BERTH_TRY(stop_infra(pod, 0));
+  }
   for (const auto& m : members)
     if (!m.infra)
       BERTH_TRY(with_context(ctx_.members.remove(m.id, force), fmt::format("remove {} of pod \"{}\"", m.name, pod.name)));
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod.id)));
-  BERTH_TRY(stop_infra(pod, 0));
+  BERTH_TRY(stop_infra(pod, 0));  // started again meanwhile by a member's start: a no-op otherwise
   if (auto infra = this->infra(pod); has_infra(pod) && infra) {
     std::error_code ec;
     std::filesystem::remove_all(ctx_.paths->run_dir(infra->id), ec);
@@ -694,10 +728,26 @@ Result<> Pods::leave(std::string_view name) {
   auto pod = ctx_.db->pod(name);
   if (!pod && pod.error().code() == ENOENT) return {};
   if (!pod) return std::unexpected(std::move(pod).error());
-  if (!has_infra(*pod) || !uses_cni(*pod)) return {};
+  if (!has_infra(*pod) || !pod->share_net) return {};
   BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod->id)));
   BERTH_TRY_ASSIGN(infra, this->infra(*pod));
+  // A stopped infra's files are written again, from the members left, at its next start.
+  if (!running(infra)) return {};
+  BERTH_TRY(with_context(rewrite_pod_hosts(*pod, infra), fmt::format("pod \"{}\": its /etc/hosts", pod->name)));
   return update_dns(*pod, infra);
+}
+
+Result<> Pods::member_exited(std::string_view name) {
+  auto pod = ctx_.db->pod(name);
+  if (!pod && pod.error().code() == ENOENT) return {};
+  if (!pod) return std::unexpected(std::move(pod).error());
+  if (pod->exit_policy != "stop" || !has_infra(*pod)) return {};
+  BERTH_TRY_ASSIGN(lock, lock_object(ctx_.paths->lock(pod->id)));
+  // Read under the pod's lock: a member joining holds it while it starts the infra.
+  BERTH_TRY_ASSIGN(members, ctx_.db->pod_containers(pod->id));
+  for (const auto& m : members)
+    if (!m.infra && running(m)) return {};
+  return with_context(stop_infra(*pod, 10), fmt::format("pod \"{}\": --exit-policy stop", pod->name));
 }
 
 Result<> Pods::cleanup_infra(std::string_view name) {
@@ -758,6 +808,7 @@ std::string pod_to_json(const PodRecord& pod, const std::vector<ContainerRecord>
       {"CreateInfra", has_infra(pod)},
       {"InfraContainerId", infra->id},
       {"SharedNamespaces", shared_kinds(pod)},
+      {"ExitPolicy", pod.exit_policy},
       {"NumContainers", list.size()},
       {"Containers", list},
       {"InfraConfig",

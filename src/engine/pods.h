@@ -56,6 +56,10 @@ struct PodCreateOptions {
   std::map<std::string, std::string> labels;  // --label
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;  // the members' shared /etc files
   std::string shm_size;                       // --shm-size of the shared /dev/shm
+  std::string infra_name;                     // --infra-name; "" = "<short pod id>-infra"
+  // --exit-policy: continue (the default: the infra outlives its members) or
+  // stop (the pod, its infra included, stops when its last member exits).
+  std::string exit_policy;
 };
 
 // --share as podman reads it: a comma-separated list of cgroup, ipc, net,
@@ -168,9 +172,14 @@ class Pods {
   // what the member joins.
   Result<PodMembership> join(std::string_view pod, std::string_view member_name, std::string_view member_hostname);
 
-  // After a member's removal: the pod's DNS names no longer include it.
-  // A pod that is gone meanwhile is no error.
+  // After a member's removal: the pod's /etc/hosts and DNS names no longer
+  // include it. A pod that is gone meanwhile is no error.
   Result<> leave(std::string_view pod);
+
+  // After a member's exit (its cleanup, unless it restarts): with
+  // --exit-policy stop, the pod's infra is stopped once no member runs.
+  // A pod that is gone meanwhile is no error.
+  Result<> member_exited(std::string_view pod);
 
   // The infra's exit command (`berth pod cleanup ID`, run by its monitor):
   // records the exit, removes the runtime's state, tears the pod's network
@@ -183,6 +192,9 @@ class Pods {
   Result<> teardown_infra(const PodRecord& pod, const ContainerRecord& infra);
   Result<> write_pod_etc_files(const PodRecord& pod, const ContainerRecord& infra,
                                const std::vector<NetAttachment>& attachments);
+  // The pod's /etc/hosts written again in place from the running infra's
+  // addresses and the members recorded now.
+  Result<> rewrite_pod_hosts(const PodRecord& pod, const ContainerRecord& infra);
   NetworkSetup network_setup(const PodRecord& pod, const ContainerRecord& infra) const;
   // The names the pod answers to on its DNS-enabled networks: its name, its
   // hostname, each member's name and --network-alias.

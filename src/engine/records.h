@@ -61,6 +61,9 @@ struct PodRecord {
   // The members' shared /etc/hosts and /etc/resolv.conf (pod create --add-host, --dns...).
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;
   std::string shm_size;          // the shared /dev/shm's (--shm-size; "" = 64m)
+  // --exit-policy: "continue" (the infra keeps running) or "stop" (the pod
+  // stops when its last member exits).
+  std::string exit_policy = "continue";
 };
 
 struct VolumeRecord {

@@ -93,6 +93,28 @@ TEST_F(PodNetworkTest, MembersAreResolvedByNameOnADnsNetwork) {
   EXPECT_EQ(NetworkDns(paths).running_pid(), 0);
 }
 
+TEST_F(PodNetworkTest, PodRmForceReloadsAardvarkDnsOncePerPod) {
+  if (!aardvark_installed()) GTEST_SKIP() << "aardvark-dns is not installed (scripts/install-deps.sh)";
+  std::string net = network("berth-test-podnet3");
+  run_ok("pod create --name berth-test-prl --network " + net);
+  for (const char* name : {"berth-test-prl1", "berth-test-prl2", "berth-test-prl3"})
+    run_ok(std::string("run -d --pod berth-test-prl --name ") + name + " busybox sleep 60");
+  // A container outside the pod keeps aardvark-dns running (a reload, not a stop, at the pod's removal).
+  run_ok("run -d --name berth-test-prl-out --network " + net + " busybox sleep 60");
+  auto rm = env().run("--log-level debug pod rm -f berth-test-prl");
+  ASSERT_EQ(rm.status, 0) << rm.out;
+  size_t reloads = 0;
+  for (size_t at = rm.out.find("aardvark-dns: reload"); at != std::string::npos;
+       at = rm.out.find("aardvark-dns: reload", at + 1))
+    ++reloads;
+  EXPECT_EQ(reloads, 1u) << rm.out;
+  std::string conf = slurp(NetworkDns(paths).config_dir() + "/" + net);
+  EXPECT_EQ(conf.find("berth-test-prl,"), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("berth-test-prl1"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("berth-test-prl-out"), std::string::npos) << conf;
+  run_ok("rm -f berth-test-prl-out");
+}
+
 TEST_F(PodNetworkTest, PodDnsServersGoUpstreamNotIntoResolvConf) {
   if (!aardvark_installed()) GTEST_SKIP() << "aardvark-dns is not installed (scripts/install-deps.sh)";
   std::string net = network("berth-test-podnet2");

@@ -5,11 +5,13 @@
 // own and under a temporary --root/--runroot; it is a child subreaper and
 // reaps the monitors it inherits.
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -336,6 +338,214 @@ TEST(Pod, MembersShareDevShm) {
   EXPECT_EQ(sh("grep -c ' " + g_dir + "/run/pods/' /proc/self/mounts").out, "0\n");
 }
 
+// The pod's state once it is `want`, or after 5 s (polled: a member's exit
+// command runs after the member's own command returned).
+std::string wait_pod_state(const std::string& pod, const std::string& want) {
+  std::string state;
+  for (int i = 0; i < 100; ++i) {
+    state = pod_inspect(pod).value("State", "");
+    if (state == want) break;
+    ::usleep(50000);
+  }
+  return state;
+}
+
+TEST(Pod, InfraNameAndExitPolicy) {
+  std::string id = pod_create("--name berth-test-ep --infra-name berth-test-ep-infra --exit-policy stop");
+  ASSERT_FALSE(id.empty());
+  auto j = pod_inspect("berth-test-ep");
+  EXPECT_EQ(j.value("ExitPolicy", ""), "stop");
+  ASSERT_EQ(j["Containers"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["Containers"][0].value("Name", ""), "berth-test-ep-infra");
+  EXPECT_EQ(j["Containers"][0].value("Id", ""), j.value("InfraContainerId", "x"));
+  // The infra's name is the pod's alias in the shared /etc/hosts, as podman's.
+  EXPECT_NE(in_pod("berth-test-ep", "cat /etc/hosts").find("berth-test-ep-infra"), std::string::npos);
+  // That member was the last: the pod stopped with it, its infra included.
+  EXPECT_EQ(wait_pod_state("berth-test-ep", "Exited"), "Exited");
+  EXPECT_EQ(pod_inspect("berth-test-ep")["InfraConfig"].value("Pid", -1), 0);
+
+  // Started again: a long member keeps the pod up while a short one exits;
+  // the long one's exit stops the pod.
+  Cmd long_one = berth("run -d --pod berth-test-ep --name berth-test-ep-long " + std::string(kImage) + " sleep 1000");
+  ASSERT_EQ(long_one.status, 0) << long_one.out;
+  in_pod("berth-test-ep", "true");
+  ::usleep(300000);
+  EXPECT_EQ(pod_inspect("berth-test-ep").value("State", ""), "Running");
+  EXPECT_EQ(berth("stop -t 0 berth-test-ep-long").status, 0);
+  EXPECT_EQ(wait_pod_state("berth-test-ep", "Exited"), "Exited");
+  // The infra's netns and namespace binds went with it.
+  EXPECT_EQ(sh("grep -c ' " + g_dir + "/run/pods/" + id + "' /proc/self/mounts").out, "0\n");
+  EXPECT_EQ(berth("pod rm -f berth-test-ep").status, 0);
+
+  // continue (the default): the pod outlives its last member.
+  ASSERT_FALSE(pod_create("--name berth-test-ep2").empty());
+  EXPECT_EQ(pod_inspect("berth-test-ep2").value("ExitPolicy", ""), "continue");
+  in_pod("berth-test-ep2", "true");
+  ::usleep(300000);
+  EXPECT_EQ(pod_inspect("berth-test-ep2").value("State", ""), "Running");
+  EXPECT_EQ(berth("pod rm -f berth-test-ep2").status, 0);
+
+  Cmd bad = berth("pod create --name berth-test-ep3 --exit-policy sometimes");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("--exit-policy sometimes"), std::string::npos) << bad.out;
+  Cmd no_infra = berth("pod create --name berth-test-ep4 --infra=false --infra-name berth-test-ep4-infra");
+  EXPECT_NE(no_infra.status, 0);
+  EXPECT_NE(no_infra.out.find("--infra-name"), std::string::npos) << no_infra.out;
+  // The infra's name is a container name: taken names are refused.
+  ASSERT_EQ(berth("create --name berth-test-ep-taken " + std::string(kImage) + " true").status, 0);
+  Cmd taken = berth("pod create --name berth-test-ep5 --infra-name berth-test-ep-taken");
+  EXPECT_NE(taken.status, 0) << taken.out;
+  EXPECT_NE(berth("pod inspect berth-test-ep5").status, 0);
+  EXPECT_EQ(berth("rm berth-test-ep-taken").status, 0);
+}
+
+TEST(Pod, RemovedMembersLineLeavesTheSharedEtcHosts) {
+  ASSERT_FALSE(pod_create("--name berth-test-hosts --infra-name berth-test-hosts-infra").empty());
+  for (const char* name : {"berth-test-hosts-a", "berth-test-hosts-b"}) {
+    Cmd c = berth("run -d --pod berth-test-hosts --name " + std::string(name) + " " + kImage + " sleep 1000");
+    ASSERT_EQ(c.status, 0) << c.out;
+  }
+  auto hosts_in_b = [] { return berth("exec berth-test-hosts-b cat /etc/hosts").out; };
+  std::string before = hosts_in_b();
+  EXPECT_NE(before.find("berth-test-hosts-a"), std::string::npos) << before;
+  ASSERT_EQ(berth("rm -f berth-test-hosts-a").status, 0);
+  // Seen from inside the member still running: the file it has bound changed in place.
+  std::string after = hosts_in_b();
+  EXPECT_EQ(after.find("berth-test-hosts-a"), std::string::npos) << after;
+  EXPECT_NE(after.find("berth-test-hosts-b"), std::string::npos) << after;
+  EXPECT_NE(after.find("berth-test-hosts-infra"), std::string::npos) << after;  // the pod's own line
+  EXPECT_NE(after.find("localhost"), std::string::npos) << after;
+  EXPECT_EQ(berth("pod rm -f berth-test-hosts").status, 0);
+}
+
+TEST(Pod, RestartAfterTheInfraDiedGivesMembersThePodsCurrentShm) {
+  ASSERT_FALSE(pod_create("--name berth-test-shmre").empty());
+  Cmd m = berth("run -d --pod berth-test-shmre --name berth-test-shmre-m " + std::string(kImage) + " sleep 1000");
+  ASSERT_EQ(m.status, 0) << m.out;
+  int infra_pid = pod_inspect("berth-test-shmre")["InfraConfig"].value("Pid", 0);
+  ASSERT_GT(infra_pid, 0);
+  ASSERT_EQ(::kill(infra_pid, SIGKILL), 0);
+  EXPECT_EQ(wait_pod_state("berth-test-shmre", "Degraded"), "Degraded");  // its cleanup ran
+  ASSERT_EQ(berth("pod restart berth-test-shmre").status, 0) << berth("pod inspect berth-test-shmre").out;
+  EXPECT_EQ(pod_inspect("berth-test-shmre").value("State", ""), "Running");
+  // The restarted member and a new one share one /dev/shm and one IPC namespace: the pod's current ones.
+  ASSERT_EQ(berth("exec berth-test-shmre-m sh -c 'echo after-restart > /dev/shm/berth-test-re'").status, 0);
+  EXPECT_EQ(in_pod("berth-test-shmre", "cat /dev/shm/berth-test-re"), "after-restart");
+  std::string ipc_m = trim(berth("exec berth-test-shmre-m readlink /proc/self/ns/ipc").out);
+  EXPECT_EQ(in_pod("berth-test-shmre", "readlink /proc/self/ns/ipc"), ipc_m);
+  int new_infra = pod_inspect("berth-test-shmre")["InfraConfig"].value("Pid", 0);
+  ASSERT_GT(new_infra, 0);
+  EXPECT_EQ(trim(sh("readlink /proc/" + std::to_string(new_infra) + "/ns/ipc").out), ipc_m);
+  EXPECT_EQ(berth("pod rm -f berth-test-shmre").status, 0);
+}
+
+TEST(Pod, TopListsEveryContainersProcesses) {
+  ASSERT_FALSE(pod_create("--name berth-test-top").empty());
+  Cmd stopped = berth("pod top berth-test-top");
+  EXPECT_NE(stopped.status, 0);
+  EXPECT_NE(stopped.out.find("not running"), std::string::npos) << stopped.out;
+  for (const char* secs : {"1001", "1002"}) {
+    Cmd c = berth("run -d --pod berth-test-top " + std::string(kImage) + " sleep " + secs);
+    ASSERT_EQ(c.status, 0) << c.out;
+  }
+  Cmd top = berth("pod top berth-test-top");
+  ASSERT_EQ(top.status, 0) << top.out;
+  EXPECT_NE(top.out.find("PID"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("sleep 1001"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("sleep 1002"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("catatonit -P"), std::string::npos) << top.out;  // the infra's
+  EXPECT_EQ(top.out.find("pod top"), std::string::npos) << top.out;       // no host process
+  // ps options as `berth top` takes them: one header, a row per process.
+  Cmd custom = berth("pod top berth-test-top -o pid,args");
+  ASSERT_EQ(custom.status, 0) << custom.out;
+  EXPECT_EQ(std::count(custom.out.begin(), custom.out.end(), '\n'), 4) << custom.out;
+  EXPECT_NE(custom.out.substr(0, custom.out.find('\n')).find("PID"), std::string::npos) << custom.out;
+  EXPECT_EQ(berth("pod rm -f berth-test-top").status, 0);
+}
+
+TEST(Pod, LogsOfEveryMemberPrefixedWhenSeveral) {
+  std::string pod = pod_create("--name berth-test-logs");
+  ASSERT_FALSE(pod.empty());
+  Cmd a = berth("run --pod berth-test-logs --name berth-test-logs-a " + std::string(kImage) +
+                " sh -c 'echo a1; echo a2'");
+  ASSERT_EQ(a.status, 0) << a.out;
+  // b1 then, later, b2 on stderr: the log's order.
+  Cmd b = berth("run --pod berth-test-logs --name berth-test-logs-b " + std::string(kImage) +
+                " sh -c 'echo b1; sleep 0.2; echo b2 >&2'");
+  ASSERT_EQ(b.status, 0) << b.out;
+  std::string id_a = trim(berth("ps -a --no-trunc -q --filter name=berth-test-logs-a").out).substr(0, 12);
+  std::string id_b = trim(berth("ps -a --no-trunc -q --filter name=berth-test-logs-b").out).substr(0, 12);
+  ASSERT_EQ(id_a.size(), 12u);
+  // sh() adds 2>&1 to the whole line: the braces keep each stream apart.
+  auto out_of = [](const std::string& args) { return sh("{ " + berth_prefix() + args + " 2>/dev/null; }").out; };
+  auto err_of = [](const std::string& args) { return sh("{ " + berth_prefix() + args + " 2>&1 >/dev/null; }").out; };
+
+  // Several containers: each line after its container's short id; one after the other.
+  EXPECT_EQ(out_of("pod logs berth-test-logs"), id_a + " a1\n" + id_a + " a2\n" + id_b + " b1\n");
+  EXPECT_EQ(err_of("pod logs berth-test-logs"), id_b + " b2\n");
+  // --tail counts each container's lines: b's last is b2, on stderr.
+  EXPECT_EQ(out_of("pod logs --names --tail 1 berth-test-logs"), "berth-test-logs-a a2\n");
+  EXPECT_EQ(err_of("pod logs --names --tail 1 berth-test-logs"), "berth-test-logs-b b2\n");
+  // One container (-c): its lines as `berth logs` prints them.
+  EXPECT_EQ(out_of("pod logs -c berth-test-logs-a berth-test-logs"), "a1\na2\n");
+  Cmd ts = berth("pod logs -t -c berth-test-logs-a --tail 1 berth-test-logs");
+  EXPECT_TRUE(ts.out.ends_with(" a2\n") && ts.out.size() > 25) << ts.out;
+  Cmd since = berth("pod logs --since 2099-01-01T00:00:00Z berth-test-logs");
+  EXPECT_EQ(since.status, 0) << since.out;
+  EXPECT_EQ(since.out, "");
+
+  // -f: follows a running member until it exits, the exited ones read once.
+  Cmd c = berth("run -d --pod berth-test-logs --name berth-test-logs-c " + std::string(kImage) +
+                " sh -c 'sleep 0.5; echo c-late'");
+  ASSERT_EQ(c.status, 0) << c.out;
+  Cmd follow = berth("pod logs -f --names berth-test-logs");
+  EXPECT_EQ(follow.status, 0) << follow.out;
+  EXPECT_NE(follow.out.find("berth-test-logs-c c-late\n"), std::string::npos) << follow.out;
+  EXPECT_NE(follow.out.find("berth-test-logs-a a1\n"), std::string::npos) << follow.out;
+
+  Cmd outside = berth("run --name berth-test-logs-out " + std::string(kImage) + " true");
+  ASSERT_EQ(outside.status, 0) << outside.out;
+  Cmd wrong = berth("pod logs -c berth-test-logs-out berth-test-logs");
+  EXPECT_NE(wrong.status, 0);
+  EXPECT_NE(wrong.out.find("not a container of pod"), std::string::npos) << wrong.out;
+  EXPECT_EQ(berth("rm berth-test-logs-out").status, 0);
+  EXPECT_NE(berth("pod logs berth-test-nopod").status, 0);
+  EXPECT_EQ(berth("pod rm -f berth-test-logs").status, 0);
+}
+
+TEST(Pod, StatsOfEveryRunningContainerWithItsPod) {
+  std::string pod = pod_create("--name berth-test-stats");
+  ASSERT_FALSE(pod.empty());
+  Cmd none = berth("pod stats --no-stream --format json berth-test-stats");
+  ASSERT_EQ(none.status, 0) << none.out;
+  EXPECT_EQ(nlohmann::json::parse(none.out, nullptr, false), nlohmann::json::array()) << none.out;
+  Cmd m = berth("run -d --pod berth-test-stats --name berth-test-stats-m " + std::string(kImage) + " sleep 1000");
+  ASSERT_EQ(m.status, 0) << m.out;
+  Cmd json = berth("pod stats --no-stream --format json berth-test-stats");
+  ASSERT_EQ(json.status, 0) << json.out;
+  auto rows = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(rows.is_array()) << json.out;
+  ASSERT_EQ(rows.size(), 2u) << json.out;  // the infra and the member
+  std::string infra_id = pod_inspect("berth-test-stats").value("InfraContainerId", "");
+  EXPECT_EQ(rows[0].value("CID", ""), infra_id.substr(0, 12)) << json.out;
+  EXPECT_EQ(rows[1].value("Name", ""), "berth-test-stats-m") << json.out;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.value("Pod", ""), pod.substr(0, 12)) << json.out;
+    EXPECT_EQ(r.value("PIDS", ""), "1") << json.out;  // catatonit; sleep
+    for (const char* key : {"CPU", "MemUsage", "MemUsageBytes", "Mem", "NetIO", "BlockIO"})
+      EXPECT_TRUE(r.contains(key)) << key << ": " << json.out;
+  }
+  EXPECT_NE(rows[1].value("MemUsage", "").find(" / "), std::string::npos) << json.out;
+  Cmd table = berth("pod stats --no-stream");
+  ASSERT_EQ(table.status, 0) << table.out;
+  EXPECT_TRUE(table.out.starts_with("POD")) << table.out;
+  EXPECT_NE(table.out.find("CID"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(pod.substr(0, 12) + "  "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("berth-test-stats-m"), std::string::npos) << table.out;
+  EXPECT_NE(berth("pod stats --no-stream berth-test-nopod").status, 0);
+  EXPECT_EQ(berth("pod rm -f berth-test-stats").status, 0);
+}
+
 TEST(Pod, ShareOnlyIpcGivesMembersTheirOwnNetworkAndHostname) {
   ASSERT_FALSE(pod_create("--name berth-test-ipconly --share ipc").empty());
   auto j = pod_inspect("berth-test-ipconly");
@@ -478,7 +688,9 @@ TEST(Pod, MembersShareThePodsEtcHostsAndResolvConf) {
   for (const auto& c : j["Containers"])
     if (c["Id"] == j["InfraContainerId"]) infra_name = c["Name"];
   ASSERT_FALSE(infra_name.empty()) << j.dump();
-  std::string hosts = in_pod("berth-test-etc", "cat /etc/hosts", "--name berth-test-etc-b");
+  Cmd second = berth("run -d --pod berth-test-etc --name berth-test-etc-b " + std::string(kImage) + " sleep 1000");
+  ASSERT_EQ(second.status, 0) << second.out;
+  std::string hosts = berth("exec berth-test-etc-b cat /etc/hosts").out;
   // The pod's address under its hostname and the infra's name (podman's entry).
   Cmd ip = sh("nsenter --net=" + g_dir + "/run/netns/" + pod +
               " ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1");
@@ -487,7 +699,7 @@ TEST(Pod, MembersShareThePodsEtcHostsAndResolvConf) {
   EXPECT_NE(hosts.find("10.1.2.3\tberth-test-db"), std::string::npos) << hosts;
   EXPECT_NE(hosts.find("127.0.0.1\tberth-test-etc-a"), std::string::npos) << hosts;
   EXPECT_NE(hosts.find("127.0.0.1\tberth-test-etc-b"), std::string::npos) << hosts;
-  // One file: the running member sees the later member's line too.
+  // One file: the member that ran first sees the later member's line too.
   Cmd seen = berth("exec berth-test-etc-a cat /etc/hosts");
   EXPECT_NE(seen.out.find("berth-test-etc-b"), std::string::npos) << seen.out;
   EXPECT_EQ(in_pod("berth-test-etc", "cat /etc/hostname"), "berth-test-podhost");

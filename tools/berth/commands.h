@@ -81,7 +81,9 @@ void add_ps(CLI::App& app, Globals& g);
 void add_inspect(CLI::App& app, Globals& g);
 void add_wait(CLI::App& app, Globals& g);
 void add_container_cleanup(CLI::App& app, Globals& g);
-// Pods (pod.cc): the `pod` group.
+// Pods (pod.cc): the `pod` group; pod_logs.cc and pod_stats.cc add those verbs to it.
 void add_pod(CLI::App& app, Globals& g);
+void add_pod_logs(CLI::App& pod, Globals& g);
+void add_pod_stats(CLI::App& pod, Globals& g);
 
 }  // namespace berth::tool

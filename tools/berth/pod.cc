@@ -1,4 +1,5 @@
-// berth pod create|ls|inspect|start|stop|restart|kill|pause|unpause|rm|prune
+// berth pod create|ls|inspect|start|stop|restart|kill|pause|unpause|rm|prune|top
+// (logs: pod_logs.cc, stats: pod_stats.cc)
 // (and the infra's exit command, `pod cleanup`): pods as podman's, on
 // engine::Pods.
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/flags.h"
+#include "engine/pod_top.h"
 #include "engine/pods.h"
 #include "format.h"
 #include "go_template.h"
@@ -78,7 +80,7 @@ void for_each_pod(Globals& g, const PodTargets& t,
 
 void pod_create(CLI::App& pod, Globals& g) {
   struct Options {
-    std::string name, positional_name, hostname, network, share, shm_size;
+    std::string name, positional_name, hostname, network, share, shm_size, infra_name, exit_policy;
     std::vector<std::string> publish, labels, add_hosts, dns, dns_search, dns_options;
     bool infra = true;
   };
@@ -101,6 +103,9 @@ void pod_create(CLI::App& pod, Globals& g) {
   cmd->add_option("--dns-search", o->dns_search, "a search domain of the shared /etc/resolv.conf");
   cmd->add_option("--dns-option,--dns-opt", o->dns_options, "an option of the shared /etc/resolv.conf");
   cmd->add_option("--shm-size", o->shm_size, "size of the members' shared /dev/shm (default 64m)");
+  cmd->add_option("--infra-name", o->infra_name, "the infra container's name (default: <pod id>-infra)");
+  cmd->add_option("--exit-policy", o->exit_policy,
+                  "continue (default) or stop: stop the pod when its last container exits");
   cmd->callback([&g, o, share, infra]() {
     g.exit_code = check([&]() -> Result<> {
       engine::PodCreateOptions c;
@@ -127,6 +132,8 @@ void pod_create(CLI::App& pod, Globals& g) {
       c.dns_search = o->dns_search;
       c.dns_options = o->dns_options;
       c.shm_size = o->shm_size;
+      c.infra_name = o->infra_name;
+      c.exit_policy = o->exit_policy;
       BERTH_TRY_ASSIGN(v, open_pods(g));
       BERTH_TRY_ASSIGN(pod, v.pods.create(c));
       std::printf("%s\n", pod.id.c_str());
@@ -361,6 +368,24 @@ void pod_prune(CLI::App& pod, Globals& g) {
   });
 }
 
+// POD [ps options]: what follows the pod goes to ps as it is (as `berth top`).
+void pod_top(CLI::App& pod, Globals& g) {
+  auto* cmd = pod.add_subcommand("top", "show the processes of every container of a pod");
+  cmd->prefix_command();
+  cmd->fallthrough(false);
+  cmd->footer("Arguments: POD [ps options]");
+  cmd->callback([&g, cmd]() {
+    g.exit_code = check([&]() -> Result<> {
+      auto args = cmd->remaining();
+      if (args.empty()) return error("pod top: a pod is required");
+      BERTH_TRY_ASSIGN(engine, open_engine(g));
+      BERTH_TRY_ASSIGN(text, engine::pod_top(engine, args[0], std::vector<std::string>(args.begin() + 1, args.end())));
+      std::fputs(text.c_str(), stdout);
+      return {};
+    }());
+  });
+}
+
 // The infra's exit command, run by its berth-monitor (as `container cleanup`).
 void pod_cleanup(CLI::App& pod, Globals& g) {
   auto id = std::make_shared<std::string>();
@@ -391,6 +416,9 @@ void add_pod(CLI::App& app, Globals& g) {
   pod_pause(*pod, g, false);
   pod_rm(*pod, g);
   pod_prune(*pod, g);
+  pod_top(*pod, g);
+  add_pod_logs(*pod, g);
+  add_pod_stats(*pod, g);
   pod_cleanup(*pod, g);
 }
 
